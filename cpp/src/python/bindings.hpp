@@ -1,0 +1,18 @@
+// Declarations shared by the binding files: one register_<area> function per area.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace dockwright::python {
+
+namespace py = pybind11;
+
+/// Installs the translators that turn dockwright's C++ exceptions into the Python exception
+/// classes of dockwright.errors, with the error's fields set as attributes.
+void register_errors(py::module_& m);
+/// Binds Digest, chain IDs and hashing.
+void register_digest(py::module_& m);
+/// Binds the image value types: Config, HealthConfig, History, RootFS, V1Image, Image.
+void register_image(py::module_& m);
+
+}  // namespace dockwright::python

@@ -1,0 +1,29 @@
+"""dockwright: a daemonless Dockerfile builder and Docker image-configuration toolkit.
+
+The value types mirror Docker's image configuration and encode to the exact bytes Docker
+writes, so an image ID computed here is the ID Docker gives the same config.
+"""
+
+from __future__ import annotations
+
+from dockwright._core import __version__
+from dockwright.errors import (
+    DockerfileError,
+    DockwrightError,
+    ExpansionError,
+    InstructionError,
+    InvalidValueError,
+    JSONError,
+    ParseError,
+)
+
+__all__ = [
+    "DockerfileError",
+    "DockwrightError",
+    "ExpansionError",
+    "InstructionError",
+    "InvalidValueError",
+    "JSONError",
+    "ParseError",
+    "__version__",
+]
