@@ -1,0 +1,495 @@
+// Extracts layer tars onto a directory with libarchive, resolving every path beneath the
+// target through openat2 so that no entry can write outside it.
+#include "dockwright/layer/apply.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "dockwright/layer/layer_error.hpp"
+#include "layer_stream.hpp"
+#include "unique_fd.hpp"
+
+namespace dockwright::layer {
+namespace {
+
+using detail::layer_stream;
+using detail::syscall_reason;
+using detail::unique_dir;
+using detail::unique_fd;
+
+constexpr std::string_view whiteout_prefix = ".wh.";
+constexpr std::string_view whiteout_meta_prefix = ".wh..wh.";
+constexpr std::string_view opaque_marker = ".wh..wh..opq";
+
+struct archive_deleter {
+    void operator()(archive* handle) const noexcept { archive_read_free(handle); }
+};
+
+// Opens `path` (relative, may be "") beneath `root` as an O_PATH directory descriptor without
+// following any symlink; errno is kept for the caller on failure.
+int open_beneath(int root, const std::string& path) {
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const char* name = path.empty() ? "." : path.c_str();
+    return static_cast<int>(::syscall(SYS_openat2, root, name, &how, sizeof how));
+}
+
+// Splits an entry name into clean components: no leading "./", no empty or "." parts.
+// Rejects absolute names and "..".
+std::vector<std::string> split_name(const std::string& raw, const std::string& entry,
+                                    const std::string& what) {
+    if (!raw.empty() && raw.front() == '/') {
+        throw layer_error(entry, what + " is an absolute path");
+    }
+    std::vector<std::string> parts;
+    for (std::size_t start = 0; start <= raw.size();) {
+        std::size_t end = raw.find('/', start);
+        if (end == std::string::npos) end = raw.size();
+        std::string part = raw.substr(start, end - start);
+        start = end + 1;
+        if (part.empty() || part == ".") continue;
+        if (part == "..") throw layer_error(entry, what + " contains '..'");
+        parts.push_back(std::move(part));
+    }
+    return parts;
+}
+
+std::string join(const std::vector<std::string>& parts, std::size_t count) {
+    std::string path;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i > 0) path += '/';
+        path += parts[i];
+    }
+    return path;
+}
+
+// Removes `name` in `dirfd` and, for a directory, everything below it, never following a
+// symlink. A missing name is not an error.
+void remove_tree(int dirfd, const std::string& name, const std::string& entry) {
+    struct stat info {};
+    if (::fstatat(dirfd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return;
+        throw layer_error(entry, syscall_reason("stat") + ": '" + name + "'");
+    }
+    if (S_ISDIR(info.st_mode)) {
+        unique_fd dir(
+            ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir) throw layer_error(entry, syscall_reason("open") + ": '" + name + "'");
+        std::vector<std::string> children;
+        {
+            unique_fd copy(::dup(dir.get()));
+            unique_dir stream(::fdopendir(copy.get()));
+            if (stream.get() == nullptr) throw layer_error(entry, syscall_reason("fdopendir"));
+            (void)copy.release();
+            while (const dirent* item = ::readdir(stream.get())) {
+                const std::string_view child = item->d_name;
+                if (child != "." && child != "..") children.emplace_back(child);
+            }
+        }
+        for (const std::string& child : children)
+            remove_tree(dir.get(), child, entry);
+    }
+    const int flags = S_ISDIR(info.st_mode) ? AT_REMOVEDIR : 0;
+    if (::unlinkat(dirfd, name.c_str(), flags) != 0 && errno != ENOENT) {
+        throw layer_error(entry, syscall_reason("unlink") + ": '" + name + "'");
+    }
+}
+
+std::uint32_t map_id(std::uint32_t id, const std::vector<id_range>& map, const std::string& entry,
+                     const char* kind) {
+    if (map.empty()) return id;
+    for (const id_range& range : map) {
+        if (id >= range.container_id && id - range.container_id < range.count) {
+            return range.host_id + (id - range.container_id);
+        }
+    }
+    throw layer_error(entry,
+                      std::string(kind) + " " + std::to_string(id) + " is outside the id map");
+}
+
+class extractor {
+  public:
+    extractor(int layer_fd, const std::filesystem::path& target, const apply_options& options)
+        : stream_(layer_fd), options_(options) {
+        root_.reset(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!root_) throw layer_error(target.string(), syscall_reason("open"));
+        keep_owners_ = options.owners == ownership::keep ||
+                       (options.owners == ownership::automatic && ::geteuid() == 0);
+    }
+
+    apply_result run() {
+        std::unique_ptr<archive, archive_deleter> reader(archive_read_new());
+        if (!reader) throw layer_error("", "libarchive: out of memory");
+        archive_read_support_format_tar(reader.get());
+        // Names are bytes; no conversion through the process locale.
+        archive_read_set_options(reader.get(), "hdrcharset=BINARY");
+        if (archive_read_open(reader.get(), this, nullptr, &extractor::read_callback, nullptr) !=
+            ARCHIVE_OK) {
+            fail(reader.get(), "");
+        }
+
+        archive_entry* entry = nullptr;
+        std::uint64_t entries = 0;
+        while (true) {
+            const int status = archive_read_next_header(reader.get(), &entry);
+            if (status == ARCHIVE_EOF) break;
+            if (status < ARCHIVE_WARN) fail(reader.get(), "");
+            const char* name = archive_entry_pathname(entry);
+            current_ = name != nullptr ? name : "";
+            extract(reader.get(), entry);
+            ++entries;
+        }
+        set_directory_times();
+        stream_.drain();
+        return {stream_.finish_tar_digest(), stream_.tar_size(), stream_.finish_blob_digest(),
+                stream_.blob_size(),         stream_.kind(),     entries};
+    }
+
+  private:
+    struct directory_time {
+        std::string path;
+        timespec times[2];
+    };
+
+    static la_ssize_t read_callback(archive* handle, void* self, const void** buffer) {
+        try {
+            const auto bytes = static_cast<extractor*>(self)->stream_.read();
+            *buffer = bytes.data();
+            return static_cast<la_ssize_t>(bytes.size());
+        } catch (const layer_error& e) {
+            archive_set_error(handle, EIO, "%s", e.reason().c_str());
+            return -1;
+        }
+    }
+
+    [[noreturn]] void fail(archive* handle, const std::string& entry) const {
+        const char* message = archive_error_string(handle);
+        throw layer_error(entry.empty() ? current_ : entry,
+                          message != nullptr ? message : "unreadable tar stream");
+    }
+
+    void extract(archive* handle, archive_entry* entry) {
+        const std::vector<std::string> parts = split_name(current_, current_, "name");
+        const std::string path = join(parts, parts.size());
+        const mode_t type = archive_entry_filetype(entry);
+        const char* hardlink = archive_entry_hardlink(entry);
+        if (parts.empty()) {
+            if (type != AE_IFDIR || hardlink != nullptr) {
+                throw layer_error(current_, "entry would replace the target directory");
+            }
+            apply_metadata(root_.get(), "", entry, path, true);
+            return;
+        }
+
+        const std::string& base = parts.back();
+        if (base.starts_with(whiteout_prefix)) {
+            whiteout(parts);
+            return;
+        }
+        const int parent = open_parent(parts);
+        remove_existing(parent, base, type == AE_IFDIR && hardlink == nullptr);
+
+        if (hardlink != nullptr) {
+            link(parent, base, hardlink);
+        } else {
+            create(handle, entry, parent, base, type);
+        }
+        unpacked_.insert(path);
+        if (hardlink == nullptr) apply_metadata(parent, base, entry, path, type == AE_IFDIR);
+    }
+
+    // Returns a descriptor of the entry's parent directory, creating missing directories with
+    // mode 0755. A symlink or a non-directory on the way is an error.
+    int open_parent(const std::vector<std::string>& parts) {
+        const std::string parent_path = join(parts, parts.size() - 1);
+        if (parent_ && parent_path == parent_path_) return parent_.get();
+        parent_.reset(open_beneath(root_.get(), parent_path));
+        if (!parent_) {
+            if (errno != ENOENT) throw parent_error(parent_path);
+            unique_fd dir(::dup(root_.get()));
+            for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+                unique_fd next(open_beneath(dir.get(), parts[i]));
+                if (!next && errno == ENOENT) {
+                    if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0) {
+                        throw layer_error(
+                            current_, syscall_reason("mkdir") + ": '" + join(parts, i + 1) + "'");
+                    }
+                    unpacked_.insert(join(parts, i + 1));
+                    next.reset(open_beneath(dir.get(), parts[i]));
+                }
+                if (!next) throw parent_error(join(parts, i + 1));
+                dir = std::move(next);
+            }
+            parent_ = std::move(dir);
+        }
+        parent_path_ = parent_path;
+        return parent_.get();
+    }
+
+    layer_error parent_error(const std::string& parent_path) const {
+        if (errno == ELOOP || errno == EXDEV) {
+            return layer_error(current_, "parent '" + parent_path + "' is or passes a symlink");
+        }
+        if (errno == ENOTDIR) {
+            return layer_error(current_, "parent '" + parent_path + "' is not a directory");
+        }
+        return layer_error(current_, syscall_reason("openat2") + ": '" + parent_path + "'");
+    }
+
+    // Removes what is in the way, keeping an existing directory when a directory comes.
+    void remove_existing(int parent, const std::string& base, bool is_directory) {
+        struct stat info {};
+        if (::fstatat(parent, base.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) return;
+        if (is_directory && S_ISDIR(info.st_mode)) return;
+        remove_tree(parent, base, current_);
+    }
+
+    void whiteout(const std::vector<std::string>& parts) {
+        const std::string& base = parts.back();
+        const std::string parent_path = join(parts, parts.size() - 1);
+        if (base == opaque_marker) {
+            empty_directory(open_parent(parts), parent_path);
+            return;
+        }
+        // Other ".wh..wh." names are AUFS bookkeeping, not part of the image.
+        if (base.starts_with(whiteout_meta_prefix)) return;
+        const std::string name = base.substr(whiteout_prefix.size());
+        if (name.empty() || name == "." || name == "..") {
+            throw layer_error(current_, "whiteout names no file");
+        }
+        unique_fd parent(open_beneath(root_.get(), parent_path));
+        if (!parent && errno == ENOENT) return;  // nothing to delete
+        if (!parent) throw parent_error(parent_path);
+        remove_tree(parent.get(), name, current_);
+    }
+
+    // Opaque marker: removes everything below the directory this layer did not unpack.
+    void empty_directory(int dirfd, const std::string& dir_path) {
+        std::vector<std::string> children;
+        {
+            unique_fd copy(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            unique_dir stream(copy ? ::fdopendir(copy.get()) : nullptr);
+            if (stream.get() == nullptr) throw layer_error(current_, syscall_reason("opendir"));
+            (void)copy.release();
+            while (const dirent* item = ::readdir(stream.get())) {
+                const std::string_view child = item->d_name;
+                if (child != "." && child != "..") children.emplace_back(child);
+            }
+        }
+        for (const std::string& child : children) {
+            const std::string child_path = dir_path.empty() ? child : dir_path + "/" + child;
+            if (!unpacked_.contains(child_path)) {
+                remove_tree(dirfd, child, current_);
+                continue;
+            }
+            unique_fd sub(
+                ::openat(dirfd, child.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (sub) empty_directory(sub.get(), child_path);
+        }
+    }
+
+    void link(int parent, const std::string& base, const char* raw_target) {
+        const std::string target_name = raw_target;
+        const std::vector<std::string> parts =
+            split_name(target_name, current_, "hard link target '" + target_name + "'");
+        if (parts.empty()) throw layer_error(current_, "hard link to the target directory");
+        unique_fd target_parent(open_beneath(root_.get(), join(parts, parts.size() - 1)));
+        if (!target_parent) {
+            throw layer_error(current_, "hard link target '" + target_name + "' is not " +
+                                            "reachable: " + syscall_reason("openat2"));
+        }
+        struct stat info {};
+        if (::fstatat(target_parent.get(), parts.back().c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+            throw layer_error(current_, "hard link target '" + target_name + "' not found");
+        }
+        if (S_ISDIR(info.st_mode)) {
+            throw layer_error(current_, "hard link target '" + target_name + "' is a directory");
+        }
+        if (::linkat(target_parent.get(), parts.back().c_str(), parent, base.c_str(), 0) != 0) {
+            throw layer_error(current_, syscall_reason("link"));
+        }
+    }
+
+    void create(archive* handle, archive_entry* entry, int parent, const std::string& base,
+                mode_t type) {
+        const char* name = base.c_str();
+        switch (type) {
+            case AE_IFDIR:
+                if (::mkdirat(parent, name, 0700) != 0 && errno != EEXIST) {
+                    throw layer_error(current_, syscall_reason("mkdir"));
+                }
+                return;
+            case AE_IFREG:
+                write_file(handle, entry, parent, name);
+                return;
+            case AE_IFLNK: {
+                const char* target = archive_entry_symlink(entry);
+                if (::symlinkat(target != nullptr ? target : "", parent, name) != 0) {
+                    throw layer_error(current_, syscall_reason("symlink"));
+                }
+                return;
+            }
+            case AE_IFCHR:
+            case AE_IFBLK: {
+                if (!options_.allow_devices) {
+                    throw layer_error(current_, "device nodes are not allowed");
+                }
+                const dev_t device =
+                    makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
+                if (::mknodat(parent, name, type | 0600, device) != 0) {
+                    throw layer_error(current_, syscall_reason("mknod"));
+                }
+                return;
+            }
+            case AE_IFIFO:
+                if (::mkfifoat(parent, name, 0600) != 0) {
+                    throw layer_error(current_, syscall_reason("mkfifo"));
+                }
+                return;
+            default:
+                throw layer_error(current_, "unsupported entry type");
+        }
+    }
+
+    void write_file(archive* handle, archive_entry* entry, int parent, const char* name) {
+        const la_int64_t size = archive_entry_size(entry);
+        if (size < 0) throw layer_error(current_, "negative file size");
+        if (options_.max_file_size != 0 &&
+            static_cast<std::uint64_t>(size) > options_.max_file_size) {
+            throw layer_error(current_, "file size " + std::to_string(size) +
+                                            " exceeds the limit of " +
+                                            std::to_string(options_.max_file_size) + " bytes");
+        }
+        unique_fd file(
+            ::openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!file) throw layer_error(current_, syscall_reason("open"));
+        const void* block = nullptr;
+        std::size_t length = 0;
+        la_int64_t offset = 0;
+        while (true) {
+            const int status = archive_read_data_block(handle, &block, &length, &offset);
+            if (status == ARCHIVE_EOF) break;
+            if (status < ARCHIVE_WARN) fail(handle, "");
+            if (offset < 0 || offset + static_cast<la_int64_t>(length) > size) {
+                throw layer_error(current_, "data beyond the file size");
+            }
+            const char* bytes = static_cast<const char*>(block);
+            while (length > 0) {
+                const ssize_t n = ::pwrite(file.get(), bytes, length, offset);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) throw layer_error(current_, syscall_reason("write"));
+                bytes += n;
+                length -= static_cast<std::size_t>(n);
+                offset += n;
+            }
+        }
+        // Sparse files end in a hole that no data block covers.
+        if (::ftruncate(file.get(), size) != 0) {
+            throw layer_error(current_, syscall_reason("ftruncate"));
+        }
+    }
+
+    // Sets owner, mode, extended attributes and times. Directory times wait until the end,
+    // because extracting children changes them.
+    void apply_metadata(int parent, const std::string& base, archive_entry* entry,
+                        const std::string& path, bool is_directory) {
+        const char* name = base.empty() ? "." : base.c_str();
+        const bool is_symlink = archive_entry_filetype(entry) == AE_IFLNK;
+        if (keep_owners_) {
+            const auto uid = map_id(static_cast<std::uint32_t>(archive_entry_uid(entry)),
+                                    options_.uid_map, current_, "uid");
+            const auto gid = map_id(static_cast<std::uint32_t>(archive_entry_gid(entry)),
+                                    options_.gid_map, current_, "gid");
+            if (::fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+                throw layer_error(current_, syscall_reason("chown"));
+            }
+        }
+        // chmod after chown, which clears the set-user-ID and set-group-ID bits.
+        if (!is_symlink && ::fchmodat(parent, name, archive_entry_perm(entry) & 07777, 0) != 0) {
+            throw layer_error(current_, syscall_reason("chmod"));
+        }
+        set_xattrs(parent, name, entry);
+
+        timespec times[2];
+        times[1] = {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
+        times[0] = archive_entry_atime_is_set(entry)
+                       ? timespec{archive_entry_atime(entry), archive_entry_atime_nsec(entry)}
+                       : times[1];
+        if (is_directory) {
+            directory_times_.push_back({path, {times[0], times[1]}});
+            return;
+        }
+        if (::utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) != 0) {
+            throw layer_error(current_, syscall_reason("utimensat"));
+        }
+    }
+
+    void set_xattrs(int parent, const char* name, archive_entry* entry) {
+        if (archive_entry_xattr_reset(entry) == 0) return;
+        // The /proc/self/fd path reaches the entry through the parent descriptor, so the
+        // l*xattr call cannot be redirected by a symlink on the way.
+        const std::string path = "/proc/self/fd/" + std::to_string(parent) + "/" + name;
+        const char* key = nullptr;
+        const void* value = nullptr;
+        std::size_t size = 0;
+        while (archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK) {
+            if (::lsetxattr(path.c_str(), key, value, size, 0) == 0) continue;
+            // NOTE: as Docker does, attributes the filesystem or the caller's privileges do
+            // not allow (ENOTSUP, EPERM) are skipped silently.
+            if (errno == ENOTSUP || errno == EPERM) continue;
+            throw layer_error(current_, syscall_reason("setxattr") + ": '" + key + "'");
+        }
+    }
+
+    void set_directory_times() {
+        for (const directory_time& item : directory_times_) {
+            unique_fd dir(open_beneath(root_.get(), item.path));
+            if (!dir) continue;  // removed by a later whiteout
+            if (::utimensat(dir.get(), "", item.times, AT_EMPTY_PATH) != 0) {
+                throw layer_error(item.path, syscall_reason("utimensat"));
+            }
+        }
+    }
+
+    layer_stream stream_;
+    const apply_options& options_;
+    unique_fd root_;
+    bool keep_owners_ = false;
+    std::string current_;
+    unique_fd parent_;
+    std::string parent_path_;
+    std::unordered_set<std::string> unpacked_;
+    std::vector<directory_time> directory_times_;
+};
+
+}  // namespace
+
+apply_result apply_layer(int fd, const std::filesystem::path& target,
+                         const apply_options& options) {
+    return extractor(fd, target, options).run();
+}
+
+apply_result apply_layer(const std::filesystem::path& layer, const std::filesystem::path& target,
+                         const apply_options& options) {
+    unique_fd fd(::open(layer.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw layer_error(layer.string(), syscall_reason("open"));
+    return apply_layer(fd.get(), target, options);
+}
+
+}  // namespace dockwright::layer

@@ -1,0 +1,493 @@
+// Writes layer tars from a directory tree, an overlayfs upper directory or a change list.
+#include "dockwright/layer/layer_writer.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dockwright/layer/layer_error.hpp"
+#include "dockwright/layer/tar_writer.hpp"
+#include "unique_fd.hpp"
+
+namespace dockwright::layer {
+namespace {
+
+using detail::syscall_reason;
+using detail::unique_dir;
+using detail::unique_fd;
+
+constexpr std::string_view whiteout_prefix = ".wh.";
+constexpr std::string_view opaque_marker = ".wh..wh..opq";
+constexpr std::size_t copy_buffer_size = 1024 * 1024;
+
+enum class source { tree, overlay };
+
+// Walk order: bytewise, except that '/' sorts before every other byte, so that a directory's
+// subtree comes right after it ("a/b" before "a.txt"), as a recursive walk of sorted names
+// produces it.
+bool walk_order_less(std::string_view a, std::string_view b) {
+    const std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] == b[i]) continue;
+        if (a[i] == '/') return true;
+        if (b[i] == '/') return false;
+        return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+    }
+    return a.size() < b.size();
+}
+
+// User and group names from the host's databases, looked up once per id.
+class owner_names {
+  public:
+    const std::string& user(std::int64_t uid) {
+        auto [it, inserted] = users_.try_emplace(uid);
+        if (inserted) it->second = lookup_user(static_cast<uid_t>(uid));
+        return it->second;
+    }
+    const std::string& group(std::int64_t gid) {
+        auto [it, inserted] = groups_.try_emplace(gid);
+        if (inserted) it->second = lookup_group(static_cast<gid_t>(gid));
+        return it->second;
+    }
+
+  private:
+    static std::string lookup_user(uid_t uid) {
+        std::vector<char> buffer(16384);
+        passwd entry{};
+        passwd* found = nullptr;
+        if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+            return "";
+        }
+        return found->pw_name;
+    }
+    static std::string lookup_group(gid_t gid) {
+        std::vector<char> buffer(16384);
+        struct group entry {};
+        struct group* found = nullptr;
+        if (getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+            return "";
+        }
+        return found->gr_name;
+    }
+
+    std::unordered_map<std::int64_t, std::string> users_;
+    std::unordered_map<std::int64_t, std::string> groups_;
+};
+
+bool is_overlay_attribute(std::string_view name) {
+    return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.");
+}
+
+// Reads extended attributes either through an open descriptor or, for entries that cannot be
+// opened for reading (symlinks, devices, FIFOs), through the path without following it.
+class xattr_reader {
+  public:
+    xattr_reader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
+    std::map<std::string, std::string> read_all(const std::string& entry) const {
+        std::map<std::string, std::string> attributes;
+        std::string names = list(entry);
+        for (std::size_t start = 0; start < names.size();) {
+            const std::size_t end = names.find('\0', start);
+            std::string name = names.substr(start, end - start);
+            start = end == std::string::npos ? names.size() : end + 1;
+            if (name.empty()) continue;
+            if (auto value = get(name, entry)) attributes.emplace(std::move(name), *value);
+        }
+        return attributes;
+    }
+
+    std::optional<std::string> get(const std::string& name, const std::string& entry) const {
+        std::string value(256, '\0');
+        while (true) {
+            const ssize_t n =
+                fd_ >= 0 ? ::fgetxattr(fd_, name.c_str(), value.data(), value.size())
+                         : ::lgetxattr(path_.c_str(), name.c_str(), value.data(), value.size());
+            if (n >= 0) {
+                value.resize(static_cast<std::size_t>(n));
+                return value;
+            }
+            if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
+            if (errno != ERANGE) {
+                throw layer_error(entry, syscall_reason("getxattr") + ": '" + name + "'");
+            }
+            value.resize(value.size() * 4);
+        }
+    }
+
+  private:
+    std::string list(const std::string& entry) const {
+        std::string names(1024, '\0');
+        while (true) {
+            const ssize_t n = fd_ >= 0 ? ::flistxattr(fd_, names.data(), names.size())
+                                       : ::llistxattr(path_.c_str(), names.data(), names.size());
+            if (n >= 0) {
+                names.resize(static_cast<std::size_t>(n));
+                return names;
+            }
+            if (errno == ENOTSUP) return "";
+            if (errno != ERANGE) throw layer_error(entry, syscall_reason("listxattr"));
+            names.resize(names.size() * 4);
+        }
+    }
+
+    int fd_;
+    std::string path_;
+};
+
+// Turns files into tar entries and writes them; shared by the three kinds of layer.
+class entry_writer {
+  public:
+    entry_writer(const std::filesystem::path& root, source kind, const write_options& options,
+                 tar_writer& tar)
+        : root_path_(root.string()),
+          kind_(kind),
+          options_(options),
+          tar_(tar),
+          buffer_(copy_buffer_size) {
+        root_.reset(::open(root_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!root_) throw layer_error(root_path_, syscall_reason("open"));
+    }
+
+    [[nodiscard]] int root_fd() const noexcept { return root_.get(); }
+
+    void walk() { walk_directory(root_.get(), ""); }
+
+    // Writes the entry `name` of directory `dirfd`, whose path in the layer is `path`, and
+    // returns an open descriptor when it is a directory.
+    unique_fd write(int dirfd, const char* name, const std::string& path, bool is_opaque_change);
+
+    // Writes the whiteout of `path` with the owner and mtime of `info`.
+    void write_whiteout(const std::string& path, const struct stat& info) {
+        const std::size_t slash = path.rfind('/');
+        const std::size_t base = slash == std::string::npos ? 0 : slash + 1;
+        tar_entry entry;
+        entry.name = path.substr(0, base) + std::string(whiteout_prefix) + path.substr(base);
+        entry.mode = 0600;
+        fill_owner(entry, info);
+        entry.mtime = info.st_mtim.tv_sec;
+        tar_.write_header(entry);
+    }
+
+    struct stat stat_at(int dirfd, const char* name, const std::string& path) const {
+        struct stat info {};
+        if (::fstatat(dirfd, name, &info, AT_SYMLINK_NOFOLLOW) != 0) {
+            throw layer_error(path, syscall_reason("stat"));
+        }
+        return info;
+    }
+
+  private:
+    void walk_directory(int dirfd, const std::string& prefix) {
+        for (const std::string& name : sorted_names(dirfd, prefix)) {
+            const std::string path = prefix + name;
+            unique_fd child = write(dirfd, name.c_str(), path, false);
+            if (child) walk_directory(child.get(), path + "/");
+        }
+    }
+
+    static std::vector<std::string> sorted_names(int dirfd, const std::string& prefix) {
+        unique_fd copy(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!copy) throw layer_error(prefix, syscall_reason("open"));
+        unique_dir dir(::fdopendir(copy.get()));
+        if (dir.get() == nullptr) throw layer_error(prefix, syscall_reason("fdopendir"));
+        (void)copy.release();
+
+        std::vector<std::string> names;
+        errno = 0;
+        while (const dirent* item = ::readdir(dir.get())) {
+            const std::string_view name = item->d_name;
+            if (name != "." && name != "..") names.emplace_back(name);
+        }
+        if (errno != 0) throw layer_error(prefix, syscall_reason("readdir"));
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
+    void fill_owner(tar_entry& entry, const struct stat& info) {
+        entry.uid = info.st_uid;
+        entry.gid = info.st_gid;
+        entry.uname = names_.user(info.st_uid);
+        entry.gname = names_.group(info.st_gid);
+    }
+
+    std::map<std::string, std::string> read_xattrs(const xattr_reader& reader,
+                                                   const std::string& path) const {
+        std::map<std::string, std::string> attributes;
+        if (options_.xattrs == xattr_selection::capability_only && kind_ == source::tree) {
+            if (auto value = reader.get("security.capability", path)) {
+                attributes.emplace("security.capability", *value);
+            }
+            return attributes;
+        }
+        attributes = reader.read_all(path);
+        if (kind_ == source::overlay) check_overlay_attributes(attributes, path);
+        std::erase_if(attributes, [this](const auto& item) {
+            const std::string& name = item.first;
+            if (is_overlay_attribute(name) && kind_ == source::overlay) {
+                return name != "trusted.overlay.opaque" && name != "user.overlay.opaque";
+            }
+            if (options_.xattrs == xattr_selection::capability_only) {
+                return name != "security.capability";
+            }
+            return name == "security.selinux";
+        });
+        return attributes;
+    }
+
+    static void check_overlay_attributes(const std::map<std::string, std::string>& attributes,
+                                         const std::string& path) {
+        for (const char* name : {"trusted.overlay.redirect", "user.overlay.redirect"}) {
+            if (attributes.contains(name)) {
+                throw layer_error(path,
+                                  "renamed directory (overlayfs redirect_dir) cannot be "
+                                  "written as a layer; mount with redirect_dir=off");
+            }
+        }
+        for (const char* name : {"trusted.overlay.metacopy", "user.overlay.metacopy"}) {
+            if (attributes.contains(name)) {
+                throw layer_error(path,
+                                  "metadata-only copy (overlayfs metacopy) cannot be "
+                                  "written as a layer; mount with metacopy=off");
+            }
+        }
+    }
+
+    // Removes the opaque flag from the attributes and returns whether it was set.
+    static bool take_opaque_flag(std::map<std::string, std::string>& attributes) {
+        bool opaque = false;
+        for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+            auto it = attributes.find(name);
+            if (it == attributes.end()) continue;
+            opaque = opaque || it->second == "y";
+            attributes.erase(it);
+        }
+        return opaque;
+    }
+
+    void copy_data(int fd, const tar_entry& entry) {
+        std::uint64_t remaining = static_cast<std::uint64_t>(entry.size);
+        if (remaining > copy_buffer_size) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        while (remaining > 0) {
+            const std::size_t want = std::min<std::uint64_t>(remaining, buffer_.size());
+            const ssize_t n = ::read(fd, buffer_.data(), want);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw layer_error(entry.name, syscall_reason("read"));
+            }
+            if (n == 0) throw layer_error(entry.name, "file shrank while it was being read");
+            tar_.write_data(std::span(buffer_.data(), static_cast<std::size_t>(n)));
+            remaining -= static_cast<std::uint64_t>(n);
+        }
+    }
+
+    std::string full_path(const std::string& path) const { return root_path_ + "/" + path; }
+
+    std::string root_path_;
+    source kind_;
+    const write_options& options_;
+    tar_writer& tar_;
+    unique_fd root_;
+    owner_names names_;
+    std::map<std::pair<dev_t, ino_t>, std::string> first_links_;
+    std::vector<std::byte> buffer_;
+};
+
+unique_fd entry_writer::write(int dirfd, const char* name, const std::string& path,
+                              bool is_opaque_change) {
+    const struct stat info = stat_at(dirfd, name, path);
+    const mode_t type = info.st_mode & S_IFMT;
+    if (type == S_IFSOCK) return {};
+    if (kind_ == source::overlay && type == S_IFCHR && info.st_rdev == 0) {
+        write_whiteout(path, info);
+        return {};
+    }
+
+    tar_entry entry;
+    entry.name = path;
+    entry.mode = info.st_mode & (S_IFMT | 07777);
+    fill_owner(entry, info);
+    entry.mtime = info.st_mtim.tv_sec;
+
+    unique_fd fd;
+    if (type == S_IFREG || type == S_IFDIR) {
+        const int flags = (type == S_IFDIR ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+        fd.reset(::openat(dirfd, name, flags));
+        if (!fd) throw layer_error(path, syscall_reason("open"));
+    }
+    auto attributes = read_xattrs(xattr_reader(fd.get(), full_path(path)), path);
+    const bool opaque = take_opaque_flag(attributes) || is_opaque_change;
+    entry.xattrs = std::move(attributes);
+
+    switch (type) {
+        case S_IFDIR:
+            entry.type = entry_type::directory;
+            entry.name += '/';
+            break;
+        case S_IFREG:
+            entry.size = info.st_size;
+            break;
+        case S_IFLNK: {
+            entry.type = entry_type::symlink;
+            entry.linkname.resize(static_cast<std::size_t>(info.st_size) + 1);
+            const ssize_t n =
+                ::readlinkat(dirfd, name, entry.linkname.data(), entry.linkname.size());
+            if (n < 0) throw layer_error(path, syscall_reason("readlink"));
+            entry.linkname.resize(static_cast<std::size_t>(n));
+            break;
+        }
+        case S_IFCHR:
+        case S_IFBLK:
+            entry.type = type == S_IFCHR ? entry_type::char_device : entry_type::block_device;
+            entry.devmajor = major(info.st_rdev);
+            entry.devminor = minor(info.st_rdev);
+            break;
+        case S_IFIFO:
+            entry.type = entry_type::fifo;
+            break;
+        default:
+            throw layer_error(path, "unsupported file type");
+    }
+
+    // Every non-directory with several links is recorded once; later names link to the first.
+    if (type != S_IFDIR && info.st_nlink > 1) {
+        auto [it, first] = first_links_.try_emplace({info.st_dev, info.st_ino}, entry.name);
+        if (!first) {
+            entry.type = entry_type::hardlink;
+            entry.linkname = it->second;
+            entry.size = 0;
+        }
+    }
+
+    tar_.write_header(entry);
+    if (entry.type == entry_type::regular) copy_data(fd.get(), entry);
+    if (type != S_IFDIR) return {};
+    if (opaque) {
+        tar_entry marker;
+        marker.name = path + "/" + std::string(opaque_marker);
+        marker.mode = info.st_mode & 0777;
+        fill_owner(marker, info);
+        tar_.write_header(marker);
+    }
+    return fd;
+}
+
+// Validates a change path: relative, no empty, `.` or `..` components.
+void check_change_path(const std::string& path) {
+    if (path.empty() || path.front() == '/' || path.back() == '/') {
+        throw layer_error(path, "change path must be relative, without a trailing slash");
+    }
+    for (std::size_t start = 0; start <= path.size();) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        const std::string_view part(path.data() + start, end - start);
+        if (part.empty() || part == "." || part == "..") {
+            throw layer_error(path, "change path has an empty, '.' or '..' component");
+        }
+        start = end + 1;
+    }
+}
+
+template <typename Body>
+layer_info write_layer(byte_sink& out, const write_options& options, Body body) {
+    if (options.compression.kind == compression::none) {
+        digesting_sink tar_bytes(out);
+        tar_writer tar(tar_bytes);
+        body(tar);
+        tar.close();
+        const digest diff_id = *tar_bytes.result();
+        return {diff_id, tar_bytes.size(), diff_id, tar_bytes.size(), compression::none};
+    }
+    digesting_sink compressed_bytes(out);
+    const auto compressor = make_compressor(options.compression, compressed_bytes);
+    digesting_sink tar_bytes(*compressor);
+    tar_writer tar(tar_bytes);
+    body(tar);
+    tar.close();
+    return {*tar_bytes.result(), tar_bytes.size(), *compressed_bytes.result(),
+            compressed_bytes.size(), options.compression.kind};
+}
+
+}  // namespace
+
+layer_info write_tree_layer(const std::filesystem::path& root, byte_sink& out,
+                            const write_options& options) {
+    return write_layer(out, options, [&](tar_writer& tar) {
+        entry_writer(root, source::tree, options, tar).walk();
+    });
+}
+
+layer_info write_overlay_layer(const std::filesystem::path& upper, byte_sink& out,
+                               const write_options& options) {
+    return write_layer(out, options, [&](tar_writer& tar) {
+        entry_writer(upper, source::overlay, options, tar).walk();
+    });
+}
+
+layer_info write_changes_layer(const std::filesystem::path& root, std::vector<change> changes,
+                               byte_sink& out, const write_options& options) {
+    for (const change& item : changes)
+        check_change_path(item.path);
+    std::sort(changes.begin(), changes.end(),
+              [](const change& a, const change& b) { return walk_order_less(a.path, b.path); });
+    const auto same_path = [](const change& a, const change& b) { return a.path == b.path; };
+    if (std::adjacent_find(changes.begin(), changes.end(), same_path) != changes.end()) {
+        throw layer_error(std::adjacent_find(changes.begin(), changes.end(), same_path)->path,
+                          "path listed twice in the changes");
+    }
+
+    return write_layer(out, options, [&](tar_writer& tar) {
+        entry_writer writer(root, source::tree, options, tar);
+        const int root_fd = writer.root_fd();
+        // Directories already written, outermost first, that contain the current change.
+        std::vector<std::string> open_dirs;
+        for (const change& item : changes) {
+            const auto inside = [&](const std::string& dir) {
+                return item.path.starts_with(dir) && item.path[dir.size()] == '/';
+            };
+            while (!open_dirs.empty() && !inside(open_dirs.back()))
+                open_dirs.pop_back();
+            for (std::size_t slash = item.path.find('/'); slash != std::string::npos;
+                 slash = item.path.find('/', slash + 1)) {
+                const std::string parent = item.path.substr(0, slash);
+                if (!open_dirs.empty() && open_dirs.back().size() >= parent.size()) continue;
+                if (!writer.write(root_fd, parent.c_str(), parent, false)) {
+                    throw layer_error(parent, "parent of a change is not a directory");
+                }
+                open_dirs.push_back(parent);
+            }
+
+            if (item.kind == change_kind::deleted) {
+                const std::size_t slash = item.path.rfind('/');
+                const std::string parent =
+                    slash == std::string::npos ? "." : item.path.substr(0, slash);
+                struct stat info = writer.stat_at(root_fd, parent.c_str(), parent);
+                info.st_uid = 0;
+                info.st_gid = 0;
+                writer.write_whiteout(item.path, info);
+                continue;
+            }
+            const bool opaque = item.kind == change_kind::opaque;
+            if (writer.write(root_fd, item.path.c_str(), item.path, opaque)) {
+                open_dirs.push_back(item.path);
+            } else if (opaque) {
+                throw layer_error(item.path, "opaque change is not a directory");
+            }
+        }
+    });
+}
+
+}  // namespace dockwright::layer
