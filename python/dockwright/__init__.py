@@ -7,6 +7,7 @@ writes, so an image ID computed here is the ID Docker gives the same config.
 from __future__ import annotations
 
 from dockwright._core import __version__
+from dockwright.dockerignore import DockerIgnore
 from dockwright.errors import (
     DockerfileError,
     DockwrightError,
@@ -16,8 +17,10 @@ from dockwright.errors import (
     JSONError,
     ParseError,
 )
+from dockwright.shell import expand, expand_words
 
 __all__ = [
+    "DockerIgnore",
     "DockerfileError",
     "DockwrightError",
     "ExpansionError",
@@ -26,4 +29,6 @@ __all__ = [
     "JSONError",
     "ParseError",
     "__version__",
+    "expand",
+    "expand_words",
 ]

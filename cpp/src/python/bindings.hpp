@@ -14,5 +14,9 @@ void register_errors(py::module_& m);
 void register_digest(py::module_& m);
 /// Binds the image value types: Config, HealthConfig, History, RootFS, V1Image, Image.
 void register_image(py::module_& m);
+/// Binds word expansion: expand and expand_words.
+void register_shell(py::module_& m);
+/// Binds the .dockerignore matcher DockerIgnore.
+void register_dockerignore(py::module_& m);
 
 }  // namespace dockwright::python

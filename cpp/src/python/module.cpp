@@ -7,4 +7,6 @@ PYBIND11_MODULE(_core, m) {
     dockwright::python::register_errors(m);
     dockwright::python::register_digest(m);
     dockwright::python::register_image(m);
+    dockwright::python::register_shell(m);
+    dockwright::python::register_dockerignore(m);
 }
