@@ -8,11 +8,10 @@ namespace dockwright {
 
 /// The Dockerfile dialect the parser follows.
 enum class dockerfile_dialect {
-    /// BuildKit's current parser: heredocs, the `check` directive, and a trailing doubled escape
-    /// (`a\\`) that does not continue the line.
+    /// BuildKit's current parser: heredocs and the `check` directive.
     buildkit,
-    /// The parser of Docker 20.10's classic builder: no heredocs, no `check` directive, and any
-    /// escape character at the end of a line continues it.
+    /// The parser of Docker 20.10's classic builder: no heredocs (their body lines become
+    /// instructions) and no `check` directive.
     classic,
 };
 

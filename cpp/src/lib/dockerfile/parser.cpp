@@ -183,8 +183,9 @@ bool parser::trim_continuation(std::string_view& line) const noexcept {
         --end;
     if (end == 0 || line[end - 1] != escape_) return false;
     const std::size_t escape_pos = end - 1;
-    // BuildKit does not treat a doubled escape (`a\\`) as a continuation.
-    if (buildkit() && escape_pos > 0 && line[escape_pos - 1] == escape_) return false;
+    // A doubled escape (`a\\`) is an escaped escape character, not a continuation; Docker
+    // 20.10's parser already had this rule.
+    if (escape_pos > 0 && line[escape_pos - 1] == escape_) return false;
     line = line.substr(0, escape_pos);
     return true;
 }
