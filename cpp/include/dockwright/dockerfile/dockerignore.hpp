@@ -25,7 +25,7 @@ std::string clean_path(std::string_view path);
 /// `! pattern` becomes `!pattern`.
 std::vector<std::string> read_dockerignore(std::string_view text);
 
-/// How a compiled pattern is matched; exposed for tests.
+/// The match strategy of a compiled pattern, exposed for tests.
 enum class ignore_pattern_kind : std::uint8_t { exact, prefix, suffix, regexp, invalid };
 
 /// The compiled patterns of a .dockerignore file.
@@ -66,7 +66,7 @@ class dockerignore {
 
     /// Whether a context walk may skip the directory `path` with everything below it: the
     /// directory is excluded and no exception pattern starts with `path/`. This is the rule of
-    /// Docker's context walk, which compares the text of exceptions; an exception with a
+    /// Docker's context walk, which compares the text of exceptions. So an exception with a
     /// wildcard before the directory name (`!*/keep`) does not keep a directory from being
     /// skipped.
     [[nodiscard]] bool can_skip_directory(std::string_view path) const;

@@ -14,7 +14,7 @@ namespace dockwright {
 enum class expansion_scope : std::uint8_t {
     /// Nothing is expanded; a `$` stays for the shell at run time, or is kept literally.
     none,
-    /// The stage's ENV list as it stands before the instruction, followed by the build
+    /// The stage's ENV list as it is before the instruction, followed by the build
     /// arguments declared so far that have a value and whose names no ENV entry defines
     /// (Docker's BuildArgs.FilterAllowed).
     stage,
@@ -42,8 +42,8 @@ struct expansion_rule {
 /// - FROM expands the image reference and `--platform` with the meta args only; the stage
 ///   name after AS is never expanded.
 /// - COPY expands `--chown` but not `--from`; ADD expands `--chown`.
-/// - ARG expands its name and its default value with the stage scope, so `ARG B=$A` sees an
-///   earlier `ARG A`.
+/// - ARG expands its name and its default value with the stage scope, so `ARG B=$A` uses the
+///   value of an earlier `ARG A`.
 /// - ONBUILD stores its trigger unexpanded; the trigger is expanded when it runs, by its own
 ///   rule.
 /// - RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK and MAINTAINER are never expanded by the builder.

@@ -41,8 +41,8 @@ struct shell_lexer_options {
 /// pattern operators above. Positional (`$1`) and special (`$@`, `$#`, ...) parameters are always
 /// unset. Inside single quotes nothing is special; inside double quotes only `$` and the escape
 /// character before `"`, `$` or itself. Every function throws expansion_error on an unterminated
-/// quote or brace, a bad substitution, an unset `${NAME?}` or an invalid pattern; the error's
-/// value is the whole word and it carries no location (see with_location()).
+/// quote or brace, a bad substitution, an unset `${NAME?}` or an invalid pattern. The error's
+/// value is the whole word, and it carries no location until with_location() adds one.
 class shell_lexer {
   public:
     shell_lexer() = default;
@@ -67,7 +67,7 @@ class shell_lexer {
 };
 
 /// Returns a copy of `error` that names the Dockerfile location and the instruction, for the
-/// dispatcher to throw once it knows where the word came from.
+/// dispatcher to throw once it has found where the word came from.
 [[nodiscard]] inline expansion_error with_location(const expansion_error& error,
                                                    source_location where, std::string instruction) {
     return expansion_error(std::move(where), std::move(instruction), error.reason(), error.value());

@@ -89,8 +89,8 @@ class matcher {
         memo_.assign((tokens_.size() + 1) * (runes_.size() + 1), unknown);
     }
 
-    /// The byte range of the first match that starts at or after the code point `start`; with
-    /// `anchored` only a match starting exactly there counts.
+    /// Finds the code-point range of the first match that starts at or after the code point
+    /// `start`; with `anchored` only a match starting exactly there counts.
     std::optional<std::pair<std::size_t, std::size_t>> find(std::size_t start, bool anchored) {
         for (std::size_t first = start; first <= runes_.size(); ++first) {
             const std::int32_t end = match(0, first);
@@ -107,7 +107,7 @@ class matcher {
     static constexpr std::int32_t unknown = -2;
     static constexpr std::int32_t no_match = -1;
 
-    /// The end of the preferred match of tokens [t, end) at code point i, or no_match.
+    /// Returns the end of the preferred match of tokens [t, end) at code point i, or no_match.
     std::int32_t match(std::size_t t, std::size_t i) {
         if (t == tokens_.size()) return static_cast<std::int32_t>(i);
         std::int32_t& cached = memo_[t * (runes_.size() + 1) + i];

@@ -20,7 +20,7 @@ std::string trim_prefix(std::string_view pattern, std::string_view value, bool g
 /// Removes the shortest (or with `greedy` the longest) suffix of `value` that `pattern` matches.
 std::string trim_suffix(std::string_view pattern, std::string_view value, bool greedy);
 
-/// Replaces the leftmost longest match of `pattern` in `value` with `replacement`.
+/// Replaces the leftmost match of `pattern` in `value`, with `*` greedy, by `replacement`.
 std::string replace_first(std::string_view pattern, std::string_view value,
                           std::string_view replacement);
 
