@@ -7,6 +7,7 @@ writes, so an image ID computed here is the ID Docker gives the same config.
 from __future__ import annotations
 
 from dockwright._core import __version__
+from dockwright.dockerfile import Dockerfile, Stage, parse
 from dockwright.dockerignore import DockerIgnore
 from dockwright.errors import (
     DockerfileError,
@@ -21,6 +22,7 @@ from dockwright.shell import expand, expand_words
 
 __all__ = [
     "DockerIgnore",
+    "Dockerfile",
     "DockerfileError",
     "DockwrightError",
     "ExpansionError",
@@ -28,7 +30,9 @@ __all__ = [
     "InvalidValueError",
     "JSONError",
     "ParseError",
+    "Stage",
     "__version__",
     "expand",
     "expand_words",
+    "parse",
 ]

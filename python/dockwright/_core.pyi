@@ -1,5 +1,7 @@
 """Type stubs of dockwright._core, the C++ extension behind the public package."""
 
+from typing import Any
+
 __version__: str
 
 # --- word expansion (dockwright.shell) ---
@@ -21,3 +23,9 @@ class DockerIgnore:
     def has_exceptions(self) -> bool: ...
 
 def read_dockerignore(text: str | bytes) -> list[str]: ...
+
+# --- Dockerfile parser (dockwright.dockerfile) ---
+
+def parse_dockerfile(
+    text: str, escape: str | None = None, classic: bool = False
+) -> dict[str, Any]: ...

@@ -18,5 +18,7 @@ void register_image(py::module_& m);
 void register_shell(py::module_& m);
 /// Binds the .dockerignore matcher DockerIgnore.
 void register_dockerignore(py::module_& m);
+/// Binds the Dockerfile parser and instruction check: parse_dockerfile.
+void register_dockerfile(py::module_& m);
 
 }  // namespace dockwright::python
