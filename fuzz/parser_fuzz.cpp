@@ -1,4 +1,4 @@
-// libFuzzer target: the Dockerfile parser and dump in both dialects, and the instruction check.
+// libFuzzer target: the Dockerfile parser, AST dump and warning text in both dialects.
 #include <cstddef>
 #include <cstdint>
 #include <dockwright/dockerfile/dump.hpp>
