@@ -47,7 +47,7 @@ void print_config(const std::string& path, bool raw_only) {
     }
     std::cout << "ID:           " << image_id_of(bytes) << '\n';
     if (encoded != bytes) {
-        std::cout << "Re-encoded:   " << decoded.id()
+        std::cout << "Re-encoded:   " << decoded.computed_id()
                   << " (the input is not in Docker's canonical encoding)\n";
     }
     std::cout << "Created:      " << decoded.created << '\n';

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <dockwright/image/image.hpp>
+#include <dockwright/image/oci.hpp>
 #include <functional>
 #include <string>
 #include <vector>
@@ -187,9 +188,11 @@ field_table<history> history_fields() {
     return table;
 }
 
+/// Adds the V1Image fields; `id_name` is the Python name of the legacy `id` member, which
+/// Image calls `legacy_id` because its `id` is the computed image ID.
 template <class T>
-void add_v1_fields(field_table<T>& table) {
-    table.add("id", &v1_image::id, "id (legacy v1 images only).")
+void add_v1_fields(field_table<T>& table, const std::string& id_name) {
+    table.add(id_name, &v1_image::id, "id (legacy v1 images only).")
         .add("parent", &v1_image::parent, "parent image ID.")
         .add("comment", &v1_image::comment, "comment")
         .add_time("created", &v1_image::created, "When the image was made, RFC 3339 text.")
@@ -237,20 +240,33 @@ void register_image(py::module_& m) {
 
     py::class_<v1_image> v1(m, "V1Image", "The legacy v1 image JSON.");
     field_table<v1_image> v1_table;
-    add_v1_fields(v1_table);
+    add_v1_fields(v1_table, "id");
     v1_table.bind(v1, "V1Image");
     add_from_json(v1, &v1_image_from_json);
 
     py::class_<image> img(m, "Image", "An image config: the blob whose SHA-256 is the image ID.");
     field_table<image> image_table;
-    add_v1_fields(image_table);
+    add_v1_fields(image_table, "legacy_id");
     image_table.add("rootfs", &image::rootfs, "The layers, or None.")
         .add("history", &image::history, "The steps that made the image.")
         .add("os_version", &image::os_version, "os.version")
         .add("os_features", &image::os_features, "os.features");
     image_table.bind(img, "Image");
     add_from_json(img, &image_from_json);
-    img.def_property_readonly("id", &image::id, "The image ID: sha256 of to_json().");
+    img.def_property_readonly("id", &image::computed_id, "The image ID: sha256 of to_json().")
+        .def(
+            "to_oci_json", [](const image& value) { return py::bytes(to_oci_json(value)); },
+            "Encode as an OCI image config (application/vnd.oci.image.config.v1+json).")
+        .def_static(
+            "from_oci_json",
+            [](const py::object& data) {
+                return image_from_oci_json(py::isinstance<py::bytes>(data)
+                                               ? data.cast<std::string>()
+                                               : py::str(data).cast<std::string>());
+            },
+            py::arg("data"), "Decode an OCI image config.")
+        .def("oci_dropped_fields", &oci_dropped_fields,
+             "JSON paths of the set fields that the OCI format cannot hold.");
 }
 
 }  // namespace dockwright::python

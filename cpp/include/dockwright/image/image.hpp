@@ -45,8 +45,9 @@ struct image : v1_image {
 
     friend bool operator==(const image&, const image&) = default;
 
-    /// The image ID: `sha256:` and the SHA-256 of to_json(*this).
-    [[nodiscard]] digest id() const;
+    /// The image ID: `sha256:` and the SHA-256 of to_json(*this). (The member `id` is the
+    /// legacy v1 field, which Docker leaves empty in config blobs.)
+    [[nodiscard]] digest computed_id() const;
 };
 
 /// Encodes a V1Image in Go's struct order (the legacy `json` files of docker save).

@@ -101,7 +101,7 @@ class reader {
 
   private:
     [[noreturn]] void fail(const std::string& reason) const {
-        throw json_error("", reason, excerpt(text_.substr(pos_ < text_.size() ? pos_ : 0)), pos_);
+        throw json_error("", reason, pos_ < text_.size() ? excerpt(text_.substr(pos_)) : "", pos_);
     }
 
     void skip_space() {

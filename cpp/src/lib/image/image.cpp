@@ -210,7 +210,7 @@ image image_from_json(std::string_view text) {
     return detail::decode_document<image>(text, read_image);
 }
 
-digest image::id() const {
+digest image::computed_id() const {
     return digest::sha256_of(to_json(*this));
 }
 
