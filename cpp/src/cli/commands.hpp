@@ -10,7 +10,6 @@ void add_config_command(CLI::App& app);
 /// `dockwright digest`: computes the SHA-256 digest of files and the chain ID of diff IDs.
 void add_digest_command(CLI::App& app);
 /// `dockwright parse`: parses a Dockerfile and prints its AST in moby's dump format.
-/// Defined in parse_command.cpp; main.cpp calls it once that file exists.
 void add_parse_command(CLI::App& app);
 
 }  // namespace dockwright::cli

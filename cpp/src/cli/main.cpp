@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
 
     dockwright::cli::add_config_command(app);
     dockwright::cli::add_digest_command(app);
+    dockwright::cli::add_parse_command(app);
 
     try {
         app.parse(argc, argv);

@@ -29,7 +29,9 @@ void decoder::members(
     if (object.is_null()) return;
     if (object.kind() != json::kind::object) type_mismatch(object, path, "an object");
 
-    for (const auto& [key, node] : object.members()) {
+    for (const auto& member : object.members()) {
+        const std::string& key = member.first;
+        const json::value& node = member.second;
         std::size_t match = names.size();
         std::size_t index = 0;
         for (const auto name : names) {

@@ -190,10 +190,11 @@ std::string to_json(const image& value) {
     }
     // Docker marshals the image through a map, so every top-level key, unknown ones included,
     // comes out sorted byte-wise. A known key wins over an unknown one of the same name.
-    for (const auto& [key, json_text] : value.extra) {
-        const bool known = std::any_of(members.begin(), members.end(),
-                                       [&](const auto& member) { return member.first == key; });
-        if (!known) members.emplace_back(key, json_text);
+    for (const auto& field : value.extra) {
+        const bool known = std::any_of(members.begin(), members.end(), [&](const auto& member) {
+            return member.first == field.first;
+        });
+        if (!known) members.push_back(field);
     }
     std::sort(members.begin(), members.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
