@@ -1,5 +1,6 @@
 """Type stubs of dockwright._core, the C++ extension behind the public package."""
 
+from collections.abc import Iterable
 from typing import Any
 
 __version__: str
@@ -29,3 +30,234 @@ def read_dockerignore(text: str | bytes) -> list[str]: ...
 def parse_dockerfile(
     text: str, escape: str | None = None, classic: bool = False
 ) -> dict[str, Any]: ...
+
+# --- image value types and digests (dockwright.image) ---
+
+
+class Digest:
+    def __init__(self, text: str) -> None: ...
+    @staticmethod
+    def sha256_of(data: bytes) -> Digest: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def hex(self) -> str: ...
+    @property
+    def short_id(self) -> str: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __lt__(self, other: Digest) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def chain_id(diff_ids: Iterable[str | Digest]) -> Digest: ...
+
+class HealthConfig:
+    test: list[str] | None
+    interval: int
+    timeout: int
+    start_period: int
+    retries: int
+    def __init__(
+        self,
+        *,
+        test: list[str] | None = ...,
+        interval: int = ...,
+        timeout: int = ...,
+        start_period: int = ...,
+        retries: int = ...,
+    ) -> None: ...
+    @staticmethod
+    def from_json(data: bytes | str) -> HealthConfig: ...
+    def to_json(self) -> bytes: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def extra_fields(self) -> dict[str, str]: ...
+
+class Config:
+    hostname: str
+    domainname: str
+    user: str
+    attach_stdin: bool
+    attach_stdout: bool
+    attach_stderr: bool
+    exposed_ports: set[str] | None
+    tty: bool
+    open_stdin: bool
+    stdin_once: bool
+    env: list[str] | None
+    cmd: list[str] | None
+    healthcheck: HealthConfig | None
+    args_escaped: bool
+    image: str
+    volumes: set[str] | None
+    working_dir: str
+    entrypoint: list[str] | None
+    network_disabled: bool
+    mac_address: str
+    on_build: list[str] | None
+    labels: dict[str, str] | None
+    stop_signal: str
+    stop_timeout: int | None
+    shell: list[str] | None
+    def __init__(
+        self,
+        *,
+        hostname: str = ...,
+        domainname: str = ...,
+        user: str = ...,
+        attach_stdin: bool = ...,
+        attach_stdout: bool = ...,
+        attach_stderr: bool = ...,
+        exposed_ports: set[str] | None = ...,
+        tty: bool = ...,
+        open_stdin: bool = ...,
+        stdin_once: bool = ...,
+        env: list[str] | None = ...,
+        cmd: list[str] | None = ...,
+        healthcheck: HealthConfig | None = ...,
+        args_escaped: bool = ...,
+        image: str = ...,
+        volumes: set[str] | None = ...,
+        working_dir: str = ...,
+        entrypoint: list[str] | None = ...,
+        network_disabled: bool = ...,
+        mac_address: str = ...,
+        on_build: list[str] | None = ...,
+        labels: dict[str, str] | None = ...,
+        stop_signal: str = ...,
+        stop_timeout: int | None = ...,
+        shell: list[str] | None = ...,
+    ) -> None: ...
+    @staticmethod
+    def from_json(data: bytes | str) -> Config: ...
+    def to_json(self) -> bytes: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def extra_fields(self) -> dict[str, str]: ...
+
+class History:
+    created: str
+    author: str
+    created_by: str
+    comment: str
+    empty_layer: bool
+    def __init__(
+        self,
+        *,
+        created: str = ...,
+        author: str = ...,
+        created_by: str = ...,
+        comment: str = ...,
+        empty_layer: bool = ...,
+    ) -> None: ...
+    @staticmethod
+    def from_json(data: bytes | str) -> History: ...
+    def to_json(self) -> bytes: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def extra_fields(self) -> dict[str, str]: ...
+
+class RootFS:
+    type: str
+    @property
+    def diff_ids(self) -> list[Digest]: ...
+    @diff_ids.setter
+    def diff_ids(self, value: Iterable[str | Digest]) -> None: ...
+    def __init__(
+        self, *, type: str = ..., diff_ids: Iterable[str | Digest] = ...
+    ) -> None: ...
+    @staticmethod
+    def from_json(data: bytes | str) -> RootFS: ...
+    def to_json(self) -> bytes: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def extra_fields(self) -> dict[str, str]: ...
+
+class V1Image:
+    id: str
+    parent: str
+    comment: str
+    created: str
+    container: str
+    container_config: Config
+    docker_version: str
+    author: str
+    config: Config | None
+    architecture: str
+    variant: str
+    os: str
+    size: int
+    def __init__(
+        self,
+        *,
+        id: str = ...,
+        parent: str = ...,
+        comment: str = ...,
+        created: str = ...,
+        container: str = ...,
+        container_config: Config = ...,
+        docker_version: str = ...,
+        author: str = ...,
+        config: Config | None = ...,
+        architecture: str = ...,
+        variant: str = ...,
+        os: str = ...,
+        size: int = ...,
+    ) -> None: ...
+    @staticmethod
+    def from_json(data: bytes | str) -> V1Image: ...
+    def to_json(self) -> bytes: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @property
+    def extra_fields(self) -> dict[str, str]: ...
+
+class Image:
+    legacy_id: str
+    parent: str
+    comment: str
+    created: str
+    container: str
+    container_config: Config
+    docker_version: str
+    author: str
+    config: Config | None
+    architecture: str
+    variant: str
+    os: str
+    size: int
+    rootfs: RootFS | None
+    history: list[History]
+    os_version: str
+    os_features: list[str]
+    def __init__(
+        self,
+        *,
+        legacy_id: str = ...,
+        parent: str = ...,
+        comment: str = ...,
+        created: str = ...,
+        container: str = ...,
+        container_config: Config = ...,
+        docker_version: str = ...,
+        author: str = ...,
+        config: Config | None = ...,
+        architecture: str = ...,
+        variant: str = ...,
+        os: str = ...,
+        size: int = ...,
+        rootfs: RootFS | None = ...,
+        history: list[History] = ...,
+        os_version: str = ...,
+        os_features: list[str] = ...,
+    ) -> None: ...
+    @property
+    def id(self) -> Digest: ...
+    @staticmethod
+    def from_json(data: bytes | str) -> Image: ...
+    def to_json(self) -> bytes: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    @staticmethod
+    def from_oci_json(data: bytes | str) -> Image: ...
+    def to_oci_json(self) -> bytes: ...
+    def oci_dropped_fields(self) -> list[str]: ...
+    @property
+    def extra_fields(self) -> dict[str, str]: ...

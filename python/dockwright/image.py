@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from dockwright._core import (
     Config,
@@ -35,7 +35,7 @@ __all__ = [
     "diff",
 ]
 
-ValueType = Union[Config, HealthConfig, History, RootFS, V1Image, Image]
+ValueType = Config | HealthConfig | History | RootFS | V1Image | Image
 
 
 def _to_dict(self: ValueType) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def _to_dict(self: ValueType) -> dict[str, Any]:
 
 
 for _cls in (Config, HealthConfig, History, RootFS, V1Image, Image):
-    _cls.to_dict = _to_dict  # type: ignore[attr-defined]
+    _cls.to_dict = _to_dict  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _walk(path: str, old: Any, new: Any, changes: list[Change]) -> None:
         for key in sorted(set(old) | set(new)):
             _walk(f"{path}.{key}" if path else key, old.get(key), new.get(key), changes)
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (left, right) in enumerate(zip(old, new)):
+        for index, (left, right) in enumerate(zip(old, new, strict=True)):
             _walk(f"{path}[{index}]", left, right, changes)
     elif old != new:
         changes.append(Change(path, old, new))
@@ -92,8 +92,11 @@ def _cell(value: Any) -> str:
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                   f"<td style='text-align:left'>{_cell(v)}</td></tr>" for k, v in rows)
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+        f"<td style='text-align:left'>{_cell(v)}</td></tr>"
+        for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
@@ -117,15 +120,22 @@ def _history_table(entries: list[History]) -> str:
 def _image_html(self: Image) -> str:
     """Render the image: its ID and platform, its config and its history as tables."""
     layers = len(self.rootfs.diff_ids) if self.rootfs is not None else 0
-    summary = _table([
-        ("id", str(self.id)),
-        ("created", self.created),
-        ("platform", f"{self.os}/{self.architecture}" + (f"/{self.variant}" if self.variant else "")),
-        ("layers", layers),
-    ])
+    summary = _table(
+        [
+            ("id", str(self.id)),
+            ("created", self.created),
+            (
+                "platform",
+                "/".join(part for part in (self.os, self.architecture, self.variant) if part),
+            ),
+            ("layers", layers),
+        ]
+    )
     config = _config_html(self.config) if self.config is not None else "<i>no config</i>"
-    return (f"<div><h4>Image</h4>{summary}<h4>Config</h4>{config}"
-            f"<h4>History</h4>{_history_table(self.history)}</div>")
+    return (
+        f"<div><h4>Image</h4>{summary}<h4>Config</h4>{config}"
+        f"<h4>History</h4>{_history_table(self.history)}</div>"
+    )
 
 
 def _history_html(self: History) -> str:

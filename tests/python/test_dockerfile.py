@@ -10,7 +10,9 @@ import pytest
 import dockwright
 from dockwright.dockerfile import CopyInstruction, EnvInstruction, RunInstruction
 
-SHARED = pathlib.Path(os.environ.get("DOCKWRIGHT_SHARED", pathlib.Path(__file__).parents[3] / "shared"))
+SHARED = pathlib.Path(
+    os.environ.get("DOCKWRIGHT_SHARED", pathlib.Path(__file__).parents[3] / "shared")
+)
 CASES = SHARED / "conformance" / "parser" / "cases"
 
 
