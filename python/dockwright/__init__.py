@@ -18,9 +18,31 @@ from dockwright.errors import (
     JSONError,
     ParseError,
 )
+from dockwright.image import (
+    Change,
+    Config,
+    Digest,
+    HealthConfig,
+    History,
+    Image,
+    RootFS,
+    V1Image,
+    chain_id,
+    diff,
+)
 from dockwright.shell import expand, expand_words
 
 __all__ = [
+    "Change",
+    "Config",
+    "Digest",
+    "HealthConfig",
+    "History",
+    "Image",
+    "RootFS",
+    "V1Image",
+    "chain_id",
+    "diff",
     "DockerIgnore",
     "Dockerfile",
     "DockerfileError",

@@ -8,7 +8,7 @@ variables; word expansion is a separate step (:func:`dockwright.expand`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from dockwright import _core
 
@@ -133,7 +133,7 @@ class AddInstruction(_Source):
     chown: str
     chmod: str
     checksum: str
-    keep_git_dir: Optional[bool]
+    keep_git_dir: bool | None
     link: bool
     excludes: list[str]
     heredocs: list[Heredoc]
@@ -179,7 +179,7 @@ class VolumeInstruction(_Source):
 class ArgInstruction(_Source):
     """``ARG``: (name, default) pairs, the default None when none is given."""
 
-    arguments: list[tuple[str, Optional[str]]]
+    arguments: list[tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -328,7 +328,7 @@ def _instruction(fields: dict[str, Any]) -> Instruction:
     return instruction
 
 
-def parse(text: str, *, escape: Optional[str] = None, classic: bool = False) -> Dockerfile:
+def parse(text: str, *, escape: str | None = None, classic: bool = False) -> Dockerfile:
     r"""Parse and check Dockerfile text.
 
     ``escape`` sets the escape character (``\`` or a backtick) used until an ``# escape=``
