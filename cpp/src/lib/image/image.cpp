@@ -124,7 +124,7 @@ void read_image(const decoder& in, const json::value& node, const std::string& p
         out.extra);
 }
 
-/// The members of a V1Image as (key, JSON) pairs in struct order, omitempty applied.
+/// Lists the members of a V1Image as (key, JSON) pairs in struct order, omitempty applied.
 std::vector<std::pair<std::string, std::string>> v1_members(const v1_image& value) {
     std::vector<std::pair<std::string, std::string>> members;
     const auto add_string = [&](std::string key, const std::string& text) {
