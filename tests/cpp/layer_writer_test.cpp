@@ -349,17 +349,16 @@ void build_upper(const fs::path& upper, const listed_layer& layer,
     }
 }
 
-// Extracts the first layer of a gzip-compressed `docker save` archive into `target`.
-void unpack_saved_image(const fs::path& archive, const fs::path& target) {
+// Extracts the only layer of a gzip-compressed `docker save` archive into `target`.
+apply_result unpack_saved_image(const fs::path& archive, const fs::path& target) {
     temp_dir saved;
     apply_layer(archive, saved.path());
     for (const auto& item : fs::directory_iterator(saved.path())) {
         if (fs::exists(item.path() / "layer.tar")) {
-            apply_layer(item.path() / "layer.tar", target);
-            return;
+            return apply_layer(item.path() / "layer.tar", target);
         }
     }
-    FAIL("no layer.tar in " << archive);
+    throw std::runtime_error("no layer.tar in " + archive.string());
 }
 
 }  // namespace
@@ -378,7 +377,7 @@ TEST_CASE("overlay layer reproduces Docker's run-whiteouts layers") {
         return;
     }
     temp_dir base;
-    unpack_saved_image(base_archive, base.path());
+    const apply_result base_layer = unpack_saved_image(base_archive, base.path());
     const std::string index = dockwright::test::read_file(base / "var/www/index.html");
     const std::map<std::string, std::string> contents = {
         {"srv/new.txt", "new\n"},
@@ -389,6 +388,7 @@ TEST_CASE("overlay layer reproduces Docker's run-whiteouts layers") {
 
     const auto layers = read_layers(listing_file);
     REQUIRE(layers.size() == 8);
+    CHECK(base_layer.diff_id.str() == layers[0].diff_id);
     for (std::size_t i = 1; i < layers.size(); ++i) {
         INFO("layer " << i + 1);
         temp_dir upper;

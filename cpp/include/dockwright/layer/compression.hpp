@@ -14,8 +14,8 @@ enum class compression { none, gzip, zstd };
 /// Returns the name used in media types and on the command line: "none", "gzip", "zstd".
 [[nodiscard]] std::string_view compression_name(compression kind) noexcept;
 
-/// How to compress. `level` 0 picks the default of the kind (gzip 1, zstd 3); `threads` 0
-/// uses every online CPU.
+/// How to compress. `level` 0 picks the default of the kind (gzip 1, zstd 3). gzip level 1
+/// uses ISA-L's igzip and levels 2 to 12 libdeflate. `threads` 0 uses every online CPU.
 struct compression_options {
     compression kind = compression::none;
     int level = 0;

@@ -26,7 +26,7 @@ class tar_writer {
     /// Writes data of the current entry. Throws layer_error when it exceeds the header's size.
     void write_data(std::span<const std::byte> bytes);
 
-    /// Pads the last entry and writes the end-of-archive marker. Call once.
+    /// Pads the last entry, writes the end-of-archive marker and finishes the sink. Call once.
     void close();
 
     /// The number of bytes written so far.

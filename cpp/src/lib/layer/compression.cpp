@@ -1,4 +1,4 @@
-// Compressing sinks: gzip members compressed in parallel with libdeflate, and zstd.
+// Compressing sinks: gzip members compressed in parallel with ISA-L or libdeflate, and zstd.
 #include "dockwright/layer/compression.hpp"
 
 #include <isa-l/igzip_lib.h>
@@ -95,7 +95,7 @@ class member_compressor {
 };
 
 // Cuts the input into chunks of `chunk_size` and compresses each into a complete gzip member
-// on a pool of worker threads; members are written to `next` in input order. At most
+// on a pool of worker threads. Members are written to `next` in input order. At most
 // 2 * threads chunks are in flight, so memory stays near 4 * threads * chunk_size.
 class parallel_gzip_sink final : public byte_sink {
   public:
@@ -237,6 +237,8 @@ class zstd_sink final : public byte_sink {
         if (threads > 1) {
             // A libzstd built without threads rejects this; it then compresses on one thread.
             ZSTD_CCtx_setParameter(context_.get(), ZSTD_c_nbWorkers, static_cast<int>(threads));
+            // Jobs of 2 MiB instead of the default 4 windows keep memory well under 64 MiB.
+            ZSTD_CCtx_setParameter(context_.get(), ZSTD_c_jobSize, 2 * 1024 * 1024);
         }
     }
 
