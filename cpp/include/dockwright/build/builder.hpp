@@ -1,0 +1,449 @@
+// Builder<Backend>: evaluates a checked Dockerfile stage by stage, one dispatcher per
+// instruction, as Docker 20.10's classic builder does.
+#pragma once
+
+#include <chrono>
+#include <dockwright/build/stage_state.hpp>
+#include <string>
+#include <variant>
+// (stage_state.hpp first, see there)
+#include <dockwright/build/backend.hpp>
+#include <dockwright/build/build_error.hpp>
+#include <dockwright/build/build_event.hpp>
+#include <dockwright/build/build_options.hpp>
+#include <dockwright/build/build_result.hpp>
+#include <dockwright/build/config_dispatchers.hpp>
+#include <dockwright/build/context_hash.hpp>
+#include <dockwright/build/stage_state.hpp>
+#include <dockwright/build/step_support.hpp>
+
+namespace dockwright {
+
+/// Evaluates a Dockerfile into images through a Backend.
+template <Backend B>
+class builder {
+  public:
+    builder(B& backend, build_options options, build_event_sink sink = {})
+        : backend_(backend),
+          options_(std::move(options)),
+          sink_(std::move(sink)),
+          lexer_(shell_lexer_options{'\\', !options_.classic}),
+          context_(options_.context.empty() ? std::nullopt
+                                            : std::optional<build_context_index>(
+                                                  build_context_index(options_.context))) {}
+
+    /// Builds the stages up to the target. Throws the parser's and checker's errors,
+    /// build_step_error for a failing step, and expansion_error for a bad word.
+    build_result build(dockerfile file) {
+        lexer_ = shell_lexer(shell_lexer_options{file.escape, !options_.classic});
+        const std::size_t label_steps = prepare_stages(file, options_);
+        global_ = build_args(options_.build_args);
+        total_ = count_steps(file);
+        step_ = 0;
+        build_result result;
+        done_ = &result;
+        for (const arg_instruction& meta : file.meta_args)
+            dispatch_meta_arg(meta);
+        for (std::size_t i = 0; i < file.stages.size(); ++i) {
+            const std::size_t plain = i + 1 == file.stages.size()
+                                          ? file.stages[i].instructions.size() - label_steps
+                                          : file.stages[i].instructions.size();
+            result.stages.push_back(
+                build_stage_at(file.stages[i], static_cast<int>(i), plain, result));
+        }
+        if (std::string warning = global_.unconsumed_warning(); !warning.empty()) {
+            result.warnings.push_back(warning);
+            emit(sink_,
+                 event(build_event_kind::warning, [&](build_event& e) { e.text = warning; }));
+        }
+        return result;
+    }
+
+  private:
+    void announce(const instruction_source& inst) {
+        ++step_;
+        emit(sink_, event(build_event_kind::step_started, [&](build_event& e) {
+                 e.step = step_;
+                 e.total = total_;
+                 e.instruction = inst.original;
+                 e.line = inst.start_line;
+             }));
+    }
+
+    void dispatch_meta_arg(const arg_instruction& meta) {
+        announce(meta);
+        std::vector<std::string> env;
+        for (const auto& [name, value] : global_.allowed_values())
+            env.push_back(name + "=" + value);
+        const word_expander expand(lexer_, env, where(meta), "ARG");
+        for (const arg_definition& arg : meta.arguments) {
+            std::optional<std::string> value;
+            if (arg.default_value) value = expand.word(*arg.default_value);
+            global_.declare_meta(expand.word(arg.name), value);
+        }
+    }
+
+    stage_result build_stage_at(const build_stage& stage, int index, std::size_t plain,
+                                const build_result& done) {
+        announce(stage.from);
+        stage_state state;
+        state.args = global_.for_stage();
+        stage_result out;
+        stage_steps_ = &out.steps;
+        out.index = index;
+        out.name = stage.from.stage_name;
+        begin_stage(state, stage.from, done, out);
+        for (std::size_t i = 0; i < stage.instructions.size(); ++i) {
+            const instruction& inst = stage.instructions[i];
+            std::visit([&](const auto& typed) { announce(typed); }, inst);
+            dispatch(state, inst, out, i < plain);
+        }
+        global_.merge_referenced(state.args);
+        out.image_id = state.image_id;
+        out.config = state.current;
+        emit(sink_, event(build_event_kind::stage_finished,
+                          [&](build_event& e) { e.image_id = state.image_id; }));
+        return out;
+    }
+
+    void begin_stage(stage_state& state, const from_instruction& from, const build_result& done,
+                     stage_result& out) {
+        std::vector<std::string> meta;
+        for (const auto& [name, value] : global_.meta_values())
+            meta.push_back(name + "=" + value);
+        const std::string name =
+            word_expander(lexer_, meta, where(from), "FROM").word(from.base_name);
+        if (name.empty()) {
+            step_failure(from, "FROM", "base name (" + from.base_name + ") should not be blank");
+        }
+        out.base = name;
+        state.name = from.stage_name;
+        if (const stage_result* earlier = find_stage(done, name, false)) {
+            state.image_id = earlier->image_id;
+            state.current = earlier->config;
+        } else if (name != "scratch") {
+            std::optional<base_image> base = backend_.lookup_image(name);
+            if (!base) {
+                step_failure(from, "FROM",
+                             "pull access denied for " + name +
+                                 ", repository does not exist or may require 'docker login'");
+            }
+            state.image_id = base->id;
+            state.current = std::move(base->config);
+        } else {
+            state.current = image{};
+            state.current.architecture = options_.architecture;
+            state.current.os = options_.os;
+        }
+        out.base_history = state.current.history.size();
+        state.run_config = state.current.config.value_or(config{});
+        state.run_config.image = state.image_id ? state.image_id->str() : std::string();
+        std::vector<std::string>& env =
+            state.run_config.env.emplace(state.run_config.env.value_or(std::vector<std::string>{}));
+        const bool has_path = std::any_of(env.begin(), env.end(), [](const std::string& e) {
+            return e.substr(0, e.find('=')) == "PATH";
+        });
+        if (!has_path) env.emplace_back(default_path_env);
+        state.run_config.open_stdin = false;
+        state.run_config.stdin_once = false;
+        if (state.run_config.on_build && !state.run_config.on_build->empty()) {
+            const std::vector<std::string> triggers = *state.run_config.on_build;
+            state.run_config.on_build.reset();
+            emit(sink_, event(build_event_kind::triggers,
+                              [&](build_event& e) { e.count = int(triggers.size()); }));
+            for (const std::string& trigger : triggers) {
+                dispatch(state, parse_trigger(trigger, options_), out, true);
+            }
+        }
+    }
+
+    void dispatch(stage_state& state, const instruction& inst, stage_result& out, bool expand) {
+        std::visit([&](const auto& typed) { dispatch_one(state, typed, out, expand); }, inst);
+    }
+
+    template <class Inst>
+    void dispatch_one(stage_state& state, const Inst& inst, stage_result& out, bool expand) {
+        const std::string keyword(keyword_of(inst));
+        const word_expander words(lexer_, state.expansion_env(), where(inst), keyword);
+        if constexpr (std::is_same_v<Inst, run_instruction>) {
+            run_step(state, inst, out);
+        } else if constexpr (std::is_same_v<Inst, copy_instruction> ||
+                             std::is_same_v<Inst, add_instruction>) {
+            copy_step(state, inst, words, out);
+        } else if constexpr (std::is_same_v<Inst, workdir_instruction>) {
+            workdir_step(state, inst, words, out);
+        } else {
+            std::string comment;
+            if constexpr (std::is_same_v<Inst, env_instruction>) {
+                comment = dispatch_env(state, inst, words);
+            } else if constexpr (std::is_same_v<Inst, label_instruction>) {
+                comment = dispatch_label(state, inst, words, expand);
+            } else if constexpr (std::is_same_v<Inst, maintainer_instruction>) {
+                comment = dispatch_maintainer(state, inst);
+            } else if constexpr (std::is_same_v<Inst, cmd_instruction>) {
+                comment = dispatch_cmd(state, inst);
+            } else if constexpr (std::is_same_v<Inst, entrypoint_instruction>) {
+                comment = dispatch_entrypoint(state, inst);
+            } else if constexpr (std::is_same_v<Inst, user_instruction>) {
+                comment = dispatch_user(state, inst, words);
+            } else if constexpr (std::is_same_v<Inst, expose_instruction>) {
+                comment = dispatch_expose(state, inst, words);
+            } else if constexpr (std::is_same_v<Inst, volume_instruction>) {
+                comment = dispatch_volume(state, inst, words);
+            } else if constexpr (std::is_same_v<Inst, stopsignal_instruction>) {
+                comment = dispatch_stopsignal(state, inst, words);
+            } else if constexpr (std::is_same_v<Inst, healthcheck_instruction>) {
+                comment = dispatch_healthcheck(state, inst);
+            } else if constexpr (std::is_same_v<Inst, shell_instruction>) {
+                comment = dispatch_shell(state, inst);
+            } else if constexpr (std::is_same_v<Inst, onbuild_instruction>) {
+                comment = dispatch_onbuild(state, inst);
+            } else {
+                static_assert(std::is_same_v<Inst, arg_instruction>);
+                comment = dispatch_arg(state, inst, words);
+            }
+            commit_metadata(state, comment, {keyword, inst.start_line});
+        }
+    }
+
+    void commit_metadata(stage_state& state, const std::string& comment, step_record record) {
+        config container = state.run_config;
+        std::vector<std::string> cmd = state.shell();
+        cmd.push_back("#(nop) ");
+        cmd.push_back(comment);
+        container.cmd = cmd;
+        const std::string id = backend_.create_container(state.image_id, container);
+        mark_container(container, id);
+        record.layer = layer_outcome::state::empty;
+        finish(state, container, id, layer_outcome{layer_outcome::state::empty, {}, {}}, record);
+        backend_.remove_container(id);
+    }
+
+    static void mark_container(config& container, const std::string& id) {
+        container.hostname = id.substr(0, 12);
+        if (!container.labels) container.labels.emplace();
+    }
+
+    void workdir_step(stage_state& state, const workdir_instruction& inst,
+                      const word_expander& words, stage_result& out) {
+        state.run_config.working_dir =
+            resolve_workdir(state.run_config.working_dir, words.word(inst.path));
+        config container = state.run_config;
+        std::vector<std::string> cmd = state.shell();
+        cmd.push_back("#(nop) WORKDIR " + state.run_config.working_dir);
+        container.cmd = cmd;
+        const std::string id = backend_.create_container(state.image_id, container);
+        backend_.make_directory(id, state.run_config.working_dir);
+        const layer_outcome layer = backend_.commit_layer(id);
+        mark_container(container, id);
+        step_record record{"WORKDIR", inst.start_line, true, layer.kind, true};
+        finish(state, container, id, layer, record);
+        backend_.remove_container(id);
+        (void)out;
+    }
+
+    void run_step(stage_state& state, const run_instruction& inst, stage_result& out) {
+        if (options_.classic && !inst.mounts.empty()) {
+            throw build_step_error(where(inst), "RUN", "Unknown flag: mount", "mount",
+                                   "dockerfile parse error line " +
+                                       std::to_string(inst.start_line) + ": Unknown flag: mount",
+                                   1, true);
+        }
+        const std::vector<std::string> argv = run_argv(state, inst);
+        const std::vector<std::string> env =
+            state.run_config.env.value_or(std::vector<std::string>{});
+        const std::vector<std::string> args = state.args.filter_allowed(env);
+        std::vector<std::string> saved = argv;
+        if (!args.empty()) saved = prefix_build_args(state.args, args, argv);
+        config container = state.run_config;
+        container.cmd = saved;
+        if (!saved.empty()) container.entrypoint.reset();
+        const std::string id = backend_.create_container(state.image_id, container);
+        emit(sink_,
+             event(build_event_kind::container, [&](build_event& e) { e.container_id = id; }));
+        run_spec spec{argv, env, state.run_config.user, state.run_config.working_dir};
+        spec.env.insert(spec.env.end(), args.begin(), args.end());
+        const run_outcome ran = backend_.run(id, spec, sink_);
+        if (ran.executed && ran.exit_code != 0) {
+            backend_.remove_container(id);
+            const std::string message =
+                "The command '" + join(argv) +
+                "' returned a non-zero code: " + std::to_string(ran.exit_code);
+            throw build_step_error(where(inst), "RUN", message, join(argv), message, ran.exit_code);
+        }
+        if (!ran.executed)
+            emit(sink_,
+                 event(build_event_kind::not_executed, [&](build_event& e) { e.step = step_; }));
+        const layer_outcome layer = backend_.commit_layer(id);
+        step_record record{"RUN", inst.start_line, ran.executed, layer.kind, true};
+        finish(state, container, id, layer, record);
+        backend_.remove_container(id);
+        (void)out;
+    }
+
+    template <class Inst>
+    void copy_step(stage_state& state, const Inst& inst, const word_expander& words,
+                   stage_result& out) {
+        constexpr bool is_add = std::is_same_v<Inst, add_instruction>;
+        const std::string name = is_add ? "ADD" : "COPY";
+        if (options_.classic && !inst.chmod.empty()) {
+            step_failure(inst, name,
+                         "the --chmod option requires BuildKit. Refer to "
+                         "https://docs.docker.com/go/buildkit/ to learn how to build images "
+                         "with BuildKit enabled");
+        }
+        copy_spec spec;
+        for (const std::string& source : inst.sources)
+            spec.source.paths.push_back(words.word(source));
+        const std::string destination = words.word(inst.destination);
+        spec.chown = words.word(inst.chown);
+        spec.extract_archives = is_add;
+        std::string from;
+        if constexpr (!is_add) from = inst.from;
+        step_record record{name, inst.start_line, true, layer_outcome::state::layer, true};
+        std::string hash;
+        if (!from.empty()) {
+            spec.source.image_id = image_for_copy(from, inst, name);
+            std::optional<std::string> known = backend_.source_hash(spec.source);
+            record.hash_known = known.has_value();
+            hash = known ? *known : std::string(unknown_source_hash);
+            check_copy_destination(inst, name, spec.source.paths.size(), destination);
+        } else {
+            hash = context_hash(inst, name, spec.source.paths, destination);
+        }
+        const std::string comment = name + " " +
+                                    (spec.chown.empty() ? "" : "--chown=" + spec.chown) + hash +
+                                    " in " + destination + " ";
+        config container = state.run_config;
+        std::vector<std::string> cmd = state.shell();
+        cmd.push_back("#(nop) " + comment);
+        container.cmd = cmd;
+        spec.destination = resolve_copy_destination(state.run_config.working_dir, destination);
+        const std::string id = backend_.create_container(state.image_id, container);
+        backend_.copy(id, spec);
+        layer_outcome layer = backend_.commit_layer(id);
+        if (layer.kind == layer_outcome::state::unknown) record.layer = layer.kind;
+        finish(state, container, "", layer, record);
+        backend_.remove_container(id);
+        (void)out;
+    }
+
+    template <class Inst>
+    std::string context_hash(const Inst& inst, const std::string& name,
+                             const std::vector<std::string>& sources,
+                             const std::string& destination) {
+        std::vector<copy_source_info> infos;
+        try {
+            if (!context_) throw error("missing build context");
+            for (const std::string& source : sources) {
+                for (copy_source_info& info : context_->resolve(source))
+                    infos.push_back(info);
+            }
+            if (infos.empty()) throw error("no source files were specified");
+        } catch (const build_step_error&) {
+            throw;
+        } catch (const error& e) {
+            step_failure(inst, name, name + " failed: " + e.what());
+        }
+        check_copy_destination(inst, name, infos.size(), destination);
+        return combined_source_hash(infos);
+    }
+
+    template <class Inst>
+    void check_copy_destination(const Inst& inst, const std::string& name, std::size_t count,
+                                const std::string& destination) {
+        if (count > 1 && (destination.empty() || destination.back() != '/')) {
+            step_failure(inst, name,
+                         "When using " + name +
+                             " with more than one source file, the destination must be a "
+                             "directory and end with a /");
+        }
+    }
+
+    template <class Inst>
+    digest image_for_copy(const std::string& from, const Inst& inst, const std::string& name) {
+        if (const stage_result* stage = find_stage(current_result_view(), from, true)) {
+            if (stage->image_id) return *stage->image_id;
+        }
+        std::optional<base_image> found = backend_.lookup_image(from);
+        if (!found) {
+            step_failure(inst, name,
+                         "invalid from flag value " + from + ": pull access denied for " + from +
+                             ", repository does not exist or may require 'docker login'");
+        }
+        return found->id;
+    }
+
+    const build_result& current_result_view() const { return *done_; }
+
+    void finish(stage_state& state, const config& container, const std::string& container_id,
+                const layer_outcome& layer, const step_record& record) {
+        image next = state.current;
+        const timestamp created = options_.created.value_or(timestamp::now());
+        next.id.clear();
+        next.parent.clear();
+        next.comment.clear();
+        next.extra.clear();
+        next.size = 0;
+        next.config = state.run_config;
+        next.container_config = container;
+        next.container = container_id;
+        next.author = state.maintainer;
+        next.created = created;
+        next.docker_version = options_.docker_version;
+        if (next.architecture.empty()) next.architecture = options_.architecture;
+        next.os = options_.os;
+        if (!next.rootfs) next.rootfs.emplace();
+        if (layer.kind == layer_outcome::state::layer && layer.diff_id) {
+            next.rootfs->diff_ids.push_back(*layer.diff_id);
+        }
+        history entry;
+        entry.created = created;
+        entry.author = state.maintainer;
+        entry.created_by = join(container.cmd.value_or(std::vector<std::string>{}));
+        entry.empty_layer = layer.kind == layer_outcome::state::empty;
+        next.history.push_back(entry);
+        const digest id = backend_.store_image(next);
+        state.current = std::move(next);
+        state.image_id = id;
+        state.run_config.image = id.str();
+        stage_steps_->push_back(record);
+        emit(sink_, event(build_event_kind::step_finished, [&](build_event& e) {
+                 e.step = step_;
+                 e.image_id = id;
+                 e.layer_digest = layer.diff_id;
+                 e.layer_size = layer.size;
+             }));
+    }
+
+    template <class Inst>
+    [[noreturn]] void step_failure(const Inst& inst, const std::string& keyword,
+                                   const std::string& message) {
+        throw build_step_error(where(inst), keyword, message, inst.original, message);
+    }
+
+    template <class Fill>
+    static build_event event(build_event_kind kind, Fill fill) {
+        build_event e;
+        e.kind = kind;
+        fill(e);
+        return e;
+    }
+
+    source_location where(const instruction_source& inst) const {
+        return {options_.dockerfile_name, inst.start_line, inst.end_line};
+    }
+
+    B& backend_;
+    build_options options_;
+    build_event_sink sink_;
+    shell_lexer lexer_;
+    std::optional<build_context_index> context_;
+    build_args global_;
+    int total_ = 0;
+    int step_ = 0;
+    const build_result* done_ = nullptr;
+    std::vector<step_record>* stage_steps_ = nullptr;
+};
+
+}  // namespace dockwright

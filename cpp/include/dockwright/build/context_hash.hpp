@@ -1,0 +1,72 @@
+// The content hashes the classic builder writes into COPY and ADD history (`file:<hex>`,
+// `dir:<hex>`, `multi:<hex>`), computed over a build context directory.
+#pragma once
+
+#include <dockwright/dockerfile/dockerignore.hpp>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dockwright {
+
+/// One source that a COPY or ADD source path resolved to.
+struct copy_source_info {
+    std::string path;  ///< Relative to the context root, slash-separated.
+    std::string hash;  ///< `file:<hex>` or `dir:<hex>`.
+};
+
+/// A build context as the classic builder sees it after the CLI sent it: the files not
+/// excluded by .dockerignore, each with its tarsum (v1) digest.
+///
+/// Docker hashes every context entry as the SHA-256 of its tar header fields (name, mode
+/// permission bits, uid and gid 0, size, type flag, link name, empty user and group names,
+/// device numbers) followed by the file content. A file source is `file:` + its entry hash; a
+/// directory is `dir:` + the SHA-256 of the sorted entry hashes below it (itself included),
+/// joined by commas; several sources are `multi:` + the SHA-256 of their hashes joined by
+/// commas in source order.
+class build_context_index {
+  public:
+    /// Indexes `root`, leaving out what `ignore` excludes.
+    build_context_index(std::filesystem::path root, const dockerignore& ignore);
+    /// Indexes `root`, reading its .dockerignore if there is one.
+    explicit build_context_index(std::filesystem::path root);
+
+    /// Resolves one COPY/ADD source path (wildcards allowed) into the sources it names.
+    /// Throws dockwright::error with Docker's text (`file not found in build context or
+    /// excluded by .dockerignore: stat <path>: file does not exist`) for a missing path.
+    [[nodiscard]] std::vector<copy_source_info> resolve(std::string_view source) const;
+
+    /// The hash of a single entry, as Docker's tarsum gives it (hex, no prefix); the path
+    /// itself when the entry was not sent.
+    [[nodiscard]] std::string entry_hash(const std::string& path) const;
+
+    [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
+
+  private:
+    struct entry {
+        std::string path;
+        std::string hash;
+        bool directory = false;
+    };
+
+    void walk(const std::filesystem::path& dir, const std::string& prefix,
+              const dockerignore& ignore);
+    [[nodiscard]] copy_source_info info_for(const std::string& path) const;
+
+    std::filesystem::path root_;
+    std::vector<entry> entries_;  ///< In the order Go's filepath.Walk visits them.
+    std::map<std::string, std::size_t> by_path_;
+};
+
+/// The history hash of a whole COPY/ADD: the one source's hash, or `multi:` over several.
+[[nodiscard]] std::string combined_source_hash(const std::vector<copy_source_info>& sources);
+
+/// Go's filepath.Match on slash-separated names; a malformed pattern matches nothing.
+[[nodiscard]] bool go_path_match(std::string_view pattern, std::string_view name);
+
+/// Whether a COPY source contains `*`, `?` or `[` not escaped by a backslash.
+[[nodiscard]] bool contains_wildcards(std::string_view path);
+
+}  // namespace dockwright

@@ -1,0 +1,257 @@
+// Content hashes of build-context sources, as Docker 20.10's classic builder computes them.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <dockwright/build/context_hash.hpp>
+#include <dockwright/core/digest.hpp>
+#include <dockwright/core/error.hpp>
+#include <fstream>
+#include <system_error>
+
+namespace dockwright {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string sha256_hex(std::string_view text) {
+    return std::string(digest::sha256_of(text).hex());
+}
+
+/// The tarsum v1 digest of one context entry as the docker CLI puts it into the tar.
+std::string tarsum_entry(const fs::path& full, const std::string& name) {
+    struct stat info {};
+    if (::lstat(full.c_str(), &info) != 0) {
+        throw error("cannot stat " + full.string() + ": " +
+                    std::error_code(errno, std::generic_category()).message());
+    }
+    std::string header_name = name;
+    char type = '0';
+    std::string link;
+    std::string content;
+    if (S_ISDIR(info.st_mode)) {
+        type = '5';
+        header_name += '/';
+    } else if (S_ISLNK(info.st_mode)) {
+        type = '2';
+        std::string buffer(4096, '\0');
+        const ssize_t n = ::readlink(full.c_str(), buffer.data(), buffer.size());
+        if (n > 0) link.assign(buffer.data(), static_cast<std::size_t>(n));
+    } else if (S_ISREG(info.st_mode)) {
+        std::ifstream in(full, std::ios::binary);
+        content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else if (S_ISFIFO(info.st_mode)) {
+        type = '6';
+    }
+    const auto mode = static_cast<long>(info.st_mode & 07777);
+    std::string text = "name" + header_name + "mode" + std::to_string(mode) + "uid0gid0size" +
+                       std::to_string(content.size()) + "typeflag" + type + "linkname" + link +
+                       "unamegnamedevmajor0devminor0";
+    hasher h;
+    h.update(text);
+    h.update(content);
+    return std::string(h.finish().hex());
+}
+
+bool match_class(std::string_view& pattern, char c, bool& ok) {
+    // pattern starts after '['.
+    bool negate = false;
+    if (!pattern.empty() && pattern.front() == '^') {
+        negate = true;
+        pattern.remove_prefix(1);
+    }
+    bool matched = false;
+    bool first = true;
+    while (true) {
+        if (pattern.empty()) {
+            ok = false;
+            return false;
+        }
+        if (pattern.front() == ']' && !first) {
+            pattern.remove_prefix(1);
+            break;
+        }
+        first = false;
+        auto take = [&](char& out) {
+            if (pattern.empty()) return false;
+            if (pattern.front() == '\\') {
+                pattern.remove_prefix(1);
+                if (pattern.empty()) return false;
+            }
+            out = pattern.front();
+            pattern.remove_prefix(1);
+            return true;
+        };
+        char lo = 0;
+        if (!take(lo)) {
+            ok = false;
+            return false;
+        }
+        char hi = lo;
+        if (pattern.size() >= 2 && pattern.front() == '-' && pattern[1] != ']') {
+            pattern.remove_prefix(1);
+            if (!take(hi)) {
+                ok = false;
+                return false;
+            }
+        }
+        if (lo <= c && c <= hi) matched = true;
+    }
+    return matched != negate;
+}
+
+bool match_here(std::string_view pattern, std::string_view name, bool& ok) {
+    while (!pattern.empty()) {
+        const char p = pattern.front();
+        if (p == '*') {
+            while (!pattern.empty() && pattern.front() == '*')
+                pattern.remove_prefix(1);
+            if (pattern.empty()) return name.find('/') == std::string_view::npos;
+            for (std::size_t i = 0; i <= name.size(); ++i) {
+                if (match_here(pattern, name.substr(i), ok)) return true;
+                if (!ok) return false;
+                if (i < name.size() && name[i] == '/') return false;
+            }
+            return false;
+        }
+        if (name.empty()) return false;
+        if (p == '?') {
+            if (name.front() == '/') return false;
+            pattern.remove_prefix(1);
+        } else if (p == '[') {
+            if (name.front() == '/') return false;
+            pattern.remove_prefix(1);
+            if (!match_class(pattern, name.front(), ok)) return false;
+        } else {
+            char literal = p;
+            if (p == '\\') {
+                pattern.remove_prefix(1);
+                if (pattern.empty()) {
+                    ok = false;
+                    return false;
+                }
+                literal = pattern.front();
+            }
+            if (name.front() != literal) return false;
+            pattern.remove_prefix(1);
+        }
+        name.remove_prefix(1);
+    }
+    return name.empty();
+}
+
+std::string strip_source(std::string_view source) {
+    std::string path(source);
+    if (path.rfind('/', 0) == 0) path.erase(0, 1);
+    if (path.rfind("./", 0) == 0) path.erase(0, 2);
+    return path;
+}
+
+}  // namespace
+
+bool go_path_match(std::string_view pattern, std::string_view name) {
+    bool ok = true;
+    const bool matched = match_here(pattern, name, ok);
+    return ok && matched;
+}
+
+bool contains_wildcards(std::string_view path) {
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        if (path[i] == '\\') {
+            ++i;
+        } else if (path[i] == '*' || path[i] == '?' || path[i] == '[') {
+            return true;
+        }
+    }
+    return false;
+}
+
+build_context_index::build_context_index(fs::path root, const dockerignore& ignore)
+    : root_(std::move(root)) {
+    if (!root_.empty()) walk(root_, "", ignore);
+}
+
+build_context_index::build_context_index(fs::path root)
+    : build_context_index(root, fs::exists(root / ".dockerignore")
+                                    ? dockerignore::from_file(root / ".dockerignore")
+                                    : dockerignore()) {}
+
+void build_context_index::walk(const fs::path& dir, const std::string& prefix,
+                               const dockerignore& ignore) {
+    std::vector<std::string> names;
+    for (const auto& child : fs::directory_iterator(dir)) {
+        names.push_back(child.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+        const std::string rel = prefix.empty() ? name : prefix + "/" + name;
+        const fs::path full = dir / name;
+        const bool is_dir = fs::is_directory(fs::symlink_status(full));
+        const bool excluded = ignore.matches(rel);
+        if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
+        by_path_[rel] = entries_.size();
+        entries_.push_back({rel, excluded ? rel : tarsum_entry(full, rel), is_dir});
+        if (is_dir) walk(full, rel, ignore);
+    }
+}
+
+std::string build_context_index::entry_hash(const std::string& path) const {
+    const auto found = by_path_.find(path);
+    return found == by_path_.end() ? path : entries_[found->second].hash;
+}
+
+copy_source_info build_context_index::info_for(const std::string& path) const {
+    // Follow a symlink given as the source itself, staying inside the context.
+    std::string resolved = path;
+    for (int hops = 0; hops < 32; ++hops) {
+        const auto found = by_path_.find(resolved);
+        if (found == by_path_.end()) break;
+        const fs::path full = root_ / resolved;
+        if (!fs::is_symlink(full)) break;
+        fs::path target = fs::read_symlink(full);
+        target = target.is_absolute() ? target.relative_path()
+                                      : fs::path(resolved).parent_path() / target;
+        resolved = clean_path(target.generic_string());
+        if (resolved == ".") resolved.clear();
+    }
+    const std::string clean = path.empty() ? std::string() : clean_path(path);
+    if (!resolved.empty() && resolved != "." && !by_path_.contains(resolved)) {
+        throw error("file not found in build context or excluded by .dockerignore: stat " + clean +
+                    ": file does not exist");
+    }
+    const bool whole = resolved.empty() || resolved == ".";
+    if (!whole && !entries_[by_path_.at(resolved)].directory) {
+        return {resolved, "file:" + entry_hash(resolved)};
+    }
+    std::vector<std::string> hashes;
+    const std::string prefix = whole ? std::string() : resolved + "/";
+    for (const entry& e : entries_) {
+        if (whole || e.path == resolved || e.path.rfind(prefix, 0) == 0) hashes.push_back(e.hash);
+    }
+    std::sort(hashes.begin(), hashes.end());
+    std::string joined;
+    for (std::size_t i = 0; i < hashes.size(); ++i)
+        joined += (i ? "," : "") + hashes[i];
+    return {whole ? "." : resolved, "dir:" + sha256_hex(joined)};
+}
+
+std::vector<copy_source_info> build_context_index::resolve(std::string_view source) const {
+    const std::string path = strip_source(source);
+    if (!contains_wildcards(path)) return {info_for(path == "." ? "" : path)};
+    std::vector<copy_source_info> infos;
+    for (const entry& e : entries_) {
+        if (go_path_match(path, e.path)) infos.push_back(info_for(e.path));
+    }
+    return infos;
+}
+
+std::string combined_source_hash(const std::vector<copy_source_info>& sources) {
+    if (sources.size() == 1) return sources.front().hash;
+    std::string joined;
+    for (std::size_t i = 0; i < sources.size(); ++i)
+        joined += (i ? "," : "") + sources[i].hash;
+    return "multi:" + sha256_hex(joined);
+}
+
+}  // namespace dockwright
