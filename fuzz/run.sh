@@ -19,6 +19,7 @@ mkdir -p "$corpus"
 seeds=()
 case $target in
   parser) seeds=("$shared/conformance/parser" "$shared/realworld") ;;
+  image_json) seeds=("$shared/oracle/cases" "$shared/conformance/oci-schema" "$top/examples") ;;
   *) [[ -d $shared/conformance ]] && seeds=("$shared/conformance") ;;
 esac
 # libFuzzer reads seed folders flat, so copy the seed files into one folder first.
