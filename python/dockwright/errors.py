@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "DockerfileError",
     "DockwrightError",
+    "ExecError",
     "ExpansionError",
     "InstructionError",
     "InvalidValueError",
@@ -96,3 +97,20 @@ class ExpansionError(DockerfileError):
 
 class InstructionError(DockerfileError):
     """An instruction is well formed but invalid: a missing argument or a bad value."""
+
+
+class ExecError(DockwrightError, RuntimeError):
+    """A container could not be set up, limited, run or torn down.
+
+    ``step`` names what failed (empty for Docker's own messages, such as a user missing from
+    /etc/passwd) and ``reason`` says why.
+    """
+
+    step: str
+    reason: str
+
+    def __init__(self, message: str, step: str = "", reason: str = "") -> None:
+        """Create the error from its message and fields."""
+        super().__init__(message)
+        self.step = step
+        self.reason = reason

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -23,6 +24,14 @@ inline std::string exec_skip_reason() {
     if (::access(busybox_path, X_OK) != 0)
         return "/bin/busybox is missing (install Debian's busybox-static)";
     return "";
+}
+
+/// Warns and returns true when the namespace tests cannot run here.
+inline bool skip_exec() {
+    const auto reason = exec_skip_reason();
+    if (reason.empty()) return false;
+    WARN("skipped: " << reason);
+    return true;
 }
 
 /// The applet names of /bin/busybox, from `busybox --list`.

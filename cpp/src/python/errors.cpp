@@ -1,5 +1,6 @@
 // Translates dockwright's C++ exceptions into the classes of dockwright.errors.
 #include <dockwright/core/error.hpp>
+#include <dockwright/exec/exec_error.hpp>
 
 #include "bindings.hpp"
 
@@ -42,6 +43,9 @@ void register_errors(py::module_& /*m*/) {
             raise("InstructionError", e, dockerfile_fields(e));
         } catch (const dockerfile_error& e) {
             raise("DockerfileError", e, dockerfile_fields(e));
+        } catch (const exec_error& e) {
+            raise("ExecError", e,
+                  py::dict(py::arg("step") = e.step(), py::arg("reason") = e.reason()));
         } catch (const error& e) {
             raise("DockwrightError", e, py::dict());
         }

@@ -448,7 +448,7 @@ run_result container::impl::run_once(const output_callback& on_output, const can
         for (auto layer = spec.lower_dirs.rbegin(); layer != spec.lower_dirs.rend(); ++layer)
             overlay_options += ":" + overlay_escape(*layer);
         overlay_options += ",upperdir=" + overlay_escape(spec.upper_dir) +
-                           ",workdir=" + overlay_escape(spec.work_dir) + ",userxattr";
+                           ",workdir=" + overlay_escape(spec.work_dir) + ",userxattr,volatile";
         // NOTE: mount(2) takes at most one page of options, which limits the layer count.
         if (overlay_options.size() >= 4096)
             throw exec_error("mount overlay",
