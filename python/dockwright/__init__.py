@@ -7,6 +7,7 @@ writes, so an image ID computed here is the ID Docker gives the same config.
 from __future__ import annotations
 
 from dockwright._core import __version__
+from dockwright.build import BuildError, Evaluation, StageEvaluation, StepRecord, evaluate
 from dockwright.dockerfile import Dockerfile, Stage, parse
 from dockwright.dockerignore import DockerIgnore
 from dockwright.errors import (
@@ -33,6 +34,11 @@ from dockwright.image import (
 from dockwright.shell import expand, expand_words
 
 __all__ = [
+    "BuildError",
+    "Evaluation",
+    "StageEvaluation",
+    "StepRecord",
+    "evaluate",
     "Change",
     "Config",
     "Digest",

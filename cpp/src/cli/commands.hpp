@@ -9,7 +9,14 @@ namespace dockwright::cli {
 void add_config_command(CLI::App& app);
 /// `dockwright digest`: computes the SHA-256 digest of files and the chain ID of diff IDs.
 void add_digest_command(CLI::App& app);
+/// `dockwright evaluate`: prints the config and history every stage would get.
+void add_evaluate_command(CLI::App& app);
 /// `dockwright parse`: parses a Dockerfile and prints its AST in moby's dump format.
 void add_parse_command(CLI::App& app);
+
+/// `dockwright images`, `inspect`, `history`, `tag`, `rmi`, `prune` and `store verify`.
+void add_image_commands(CLI::App& app);
+/// `dockwright save`, `load` and `import`.
+void add_archive_commands(CLI::App& app);
 
 }  // namespace dockwright::cli

@@ -12,7 +12,10 @@ int main(int argc, char** argv) {
 
     dockwright::cli::add_config_command(app);
     dockwright::cli::add_digest_command(app);
+    dockwright::cli::add_evaluate_command(app);
     dockwright::cli::add_parse_command(app);
+    dockwright::cli::add_image_commands(app);
+    dockwright::cli::add_archive_commands(app);
 
     try {
         app.parse(argc, argv);

@@ -20,5 +20,7 @@ void register_shell(py::module_& m);
 void register_dockerignore(py::module_& m);
 /// Binds the Dockerfile parser and instruction check: parse_dockerfile.
 void register_dockerfile(py::module_& m);
+/// Binds the evaluator: _evaluate and its result types.
+void register_build(py::module_& m);
 
 }  // namespace dockwright::python

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
     dockwright::python::register_shell(m);
     dockwright::python::register_dockerignore(m);
     dockwright::python::register_dockerfile(m);
+    dockwright::python::register_build(m);
 }
