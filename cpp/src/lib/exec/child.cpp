@@ -234,6 +234,12 @@ void set_up_root(const child_plan& plan) {
     if (plan.overlay_options != nullptr) {
         if (::mount("overlay", plan.rootfs, "overlay", 0, plan.overlay_options) != 0)
             fail("mount overlay on", plan.rootfs, setup_failure::overlay_failed);
+        // overlayfs falls back to read-only when it cannot use the work directory.
+        struct statvfs info {};
+        if (::statvfs(plan.rootfs, &info) == 0 && (info.f_flag & ST_RDONLY) != 0) {
+            errno = EROFS;
+            fail("mount overlay writable (check the work directory's owner) on", plan.rootfs);
+        }
     } else if (::mount(plan.copy_root, plan.rootfs, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
         fail("bind-mount the root copy", plan.copy_root);
     }

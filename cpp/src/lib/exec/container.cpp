@@ -202,6 +202,21 @@ bool run_id_helper(const char* helper, pid_t pid, const std::vector<std::string>
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/// The invoking user's name for /etc/subuid, or its uid as text.
+std::string user_name(uid_t uid) {
+    const passwd* entry = ::getpwuid(uid);
+    return entry != nullptr ? entry->pw_name : std::to_string(uid);
+}
+
+/// Whether a rootless container can map subordinate ids (and so call setgroups).
+bool subordinate_ids_available() {
+    const uid_t uid = ::geteuid();
+    const std::string name = user_name(uid);
+    return ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0 &&
+           subordinate_range("/etc/subuid", name, uid) &&
+           subordinate_range("/etc/subgid", name, uid);
+}
+
 }  // namespace
 
 std::string failure_message(const std::vector<std::string>& command, int exit_code) {
@@ -280,7 +295,11 @@ struct container::impl {
     void prepare_copy();
     run_result run_once(const output_callback& on_output, const cancel_token* cancel,
                         std::vector<std::string> warnings, bool& overlay_failed);
-    void write_id_maps(pid_t pid, std::vector<std::string>& warnings) const;
+    void write_id_maps(pid_t pid, std::vector<std::string>& warnings, bool check_user) const;
+    layer::layer_info write_layer_as_root(layer::byte_sink& out,
+                                          const layer::write_options& options) const;
+    layer::layer_info write_layer_here(layer::byte_sink& out,
+                                       const layer::write_options& options) const;
 };
 
 container::container(run_spec spec, fs::path state_dir) : impl_(std::make_unique<impl>()) {
@@ -375,7 +394,8 @@ void container::impl::prepare_copy() {
     copy_prepared = true;
 }
 
-void container::impl::write_id_maps(pid_t pid, std::vector<std::string>& warnings) const {
+void container::impl::write_id_maps(pid_t pid, std::vector<std::string>& warnings,
+                                    bool check_user) const {
     const std::string proc = "/proc/" + std::to_string(pid);
     const uid_t uid = ::geteuid();
     const gid_t gid = ::getegid();
@@ -386,8 +406,7 @@ void container::impl::write_id_maps(pid_t pid, std::vector<std::string>& warning
     }
     // Rootless: the invoking user becomes root, plus its subordinate ids when the setuid
     // helpers can map them.
-    const passwd* entry = ::getpwuid(uid);
-    const std::string name = entry != nullptr ? entry->pw_name : std::to_string(uid);
+    const std::string name = user_name(uid);
     const auto subuid = subordinate_range("/etc/subuid", name, uid);
     const auto subgid = subordinate_range("/etc/subgid", name, uid);
     if (subuid && subgid &&
@@ -399,6 +418,7 @@ void container::impl::write_id_maps(pid_t pid, std::vector<std::string>& warning
     detail::write_file(proc + "/uid_map", "0 " + std::to_string(uid) + " 1\n");
     detail::write_file(proc + "/setgroups", "deny");
     detail::write_file(proc + "/gid_map", "0 " + std::to_string(gid) + " 1\n");
+    if (!check_user) return;
     if (user.uid != 0 || user.gid != 0)
         throw exec_error("map the user",
                          "user " + std::to_string(user.uid) + ":" + std::to_string(user.gid) +
@@ -524,6 +544,8 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     plan.gid = user.gid;
     plan.groups = user.groups.data();
     plan.group_count = user.groups.size();
+    // A single-id map must deny setgroups(2) before its gid_map may be written.
+    plan.set_groups = ::geteuid() == 0 || subordinate_ids_available();
     plan.rlimits = rlimits.data();
     plan.rlimit_count = rlimits.size();
 
@@ -568,7 +590,7 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     const unique_fd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!process) throw system_error("open a pidfd for the container", errno);
 
-    write_id_maps(pid, warnings);
+    write_id_maps(pid, warnings, true);
     if (cgroups) cgroups->add_process(pid);
     const char go = 1;
     if (::write(sync.write.get(), &go, 1) != 1) throw system_error("start the container", errno);
@@ -687,15 +709,101 @@ run_result container::run(const output_callback& on_output, const cancel_token* 
     return result;
 }
 
+layer::layer_info container::impl::write_layer_here(layer::byte_sink& out,
+                                                    const layer::write_options& options) const {
+    if (kind == rootfs_kind::overlay)
+        return layer::write_overlay_layer(spec.upper_dir, out, options);
+    auto changes = detail::compare_tree(snapshot, spec.upper_dir, created_mount_points,
+                                        {"proc", "sys", "dev"});
+    return layer::write_changes_layer(spec.upper_dir, std::move(changes), out, options);
+}
+
+/// Rootless: the files belong to host ids that the container saw as root and subordinate
+/// ids, so the layer is written from a child in a user namespace with the same map, where
+/// stat(2) reports the container's ids. The tar streams back through a pipe.
+layer::layer_info container::impl::write_layer_as_root(layer::byte_sink& out,
+                                                       const layer::write_options& options) const {
+    auto data = detail::make_pipe();
+    auto info = detail::make_pipe();
+    auto ready = detail::make_pipe();
+    auto go = detail::make_pipe();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw system_error("fork the layer writer", errno);
+    if (pid == 0) {
+        data.read.reset();
+        info.read.reset();
+        char byte = 1;
+        std::string report;
+        if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready.write.get(), &byte, 1) != 1 ||
+            ::read(go.read.get(), &byte, 1) != 1) {
+            report = "E user namespace: " + std::string(std::strerror(errno));
+        } else {
+            try {
+                layer::fd_sink sink(data.write.get());
+                const auto written = write_layer_here(sink, options);
+                report = "O " + written.diff_id.str() + " " + std::to_string(written.tar_size) +
+                         " " + written.compressed_digest.str() + " " +
+                         std::to_string(written.compressed_size) + " " +
+                         std::to_string(static_cast<int>(written.kind));
+            } catch (const std::exception& e) {
+                report = std::string("E ") + e.what();
+            }
+        }
+        data.write.reset();
+        [[maybe_unused]] const auto sent = ::write(info.write.get(), report.data(), report.size());
+        ::_exit(0);
+    }
+    struct reaper {
+        pid_t pid;
+        ~reaper() {
+            ::kill(pid, SIGKILL);
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        }
+    } child{pid};
+    data.write.reset();
+    info.write.reset();
+    ready.write.reset();
+    go.read.reset();
+    char byte = 0;
+    if (::read(ready.read.get(), &byte, 1) == 1) {
+        std::vector<std::string> ignored;
+        write_id_maps(pid, ignored, false);
+        byte = 1;
+        if (::write(go.write.get(), &byte, 1) != 1)
+            throw system_error("start the layer writer", errno);
+    }
+    go.write.reset();
+    std::vector<std::byte> buffer(256 * 1024);
+    for (;;) {
+        const auto size = ::read(data.read.get(), buffer.data(), buffer.size());
+        if (size < 0 && errno == EINTR) continue;
+        if (size < 0) throw system_error("read the layer", errno);
+        if (size == 0) break;
+        out.write(std::span(buffer.data(), static_cast<std::size_t>(size)));
+    }
+    std::string report;
+    char chunk[4096];
+    for (ssize_t size; (size = ::read(info.read.get(), chunk, sizeof chunk)) > 0;)
+        report.append(chunk, static_cast<std::size_t>(size));
+    if (!report.starts_with("O "))
+        throw exec_error("write the layer", report.empty() ? "the writer died" : report.substr(2));
+    out.finish();
+    std::istringstream fields(report.substr(2));
+    std::string diff_id, compressed;
+    std::uint64_t tar_size = 0, compressed_size = 0;
+    int kind_number = 0;
+    fields >> diff_id >> tar_size >> compressed >> compressed_size >> kind_number;
+    return {digest::parse(diff_id), tar_size, digest::parse(compressed), compressed_size,
+            static_cast<layer::compression>(kind_number)};
+}
+
 layer::layer_info container::write_layer(layer::byte_sink& out,
                                          const layer::write_options& options) const {
     const auto& self = *impl_;
     if (!self.ran) throw exec_error("write the layer", "the container has not run");
-    if (self.kind == rootfs_kind::overlay)
-        return layer::write_overlay_layer(self.spec.upper_dir, out, options);
-    auto changes = detail::compare_tree(self.snapshot, self.spec.upper_dir,
-                                        self.created_mount_points, {"proc", "sys", "dev"});
-    return layer::write_changes_layer(self.spec.upper_dir, std::move(changes), out, options);
+    if (::geteuid() == 0) return self.write_layer_here(out, options);
+    return self.write_layer_as_root(out, options);
 }
 
 }  // namespace dockwright::exec
