@@ -277,17 +277,21 @@ std::string dispatch_stopsignal(stage_state& state, const stopsignal_instruction
 std::string dispatch_healthcheck(stage_state& state, const healthcheck_instruction& inst) {
     health_config health;
     health.test = inst.test;
-    if (inst.test.size() == 1 && inst.test.front() == "NONE" && state.run_config.healthcheck) {
-        health = *state.run_config.healthcheck;
-        health.test = inst.test;
-    } else {
-        health.interval = inst.interval.count();
-        health.timeout = inst.timeout.count();
-        health.start_period = inst.start_period.count();
-        health.retries = inst.retries;
+    health.interval = inst.interval.count();
+    health.timeout = inst.timeout.count();
+    health.start_period = inst.start_period.count();
+    health.retries = inst.retries;
+    // History shows the instruction as written; the stored config takes every unset field
+    // from the health check in force, as Docker's config merge does.
+    const std::string comment = "HEALTHCHECK " + go_quoted_health(health);
+    if (const auto& previous = state.run_config.healthcheck) {
+        if (health.interval == 0) health.interval = previous->interval;
+        if (health.timeout == 0) health.timeout = previous->timeout;
+        if (health.start_period == 0) health.start_period = previous->start_period;
+        if (health.retries == 0) health.retries = previous->retries;
     }
     state.run_config.healthcheck = health;
-    return "HEALTHCHECK " + go_quoted_health(health);
+    return comment;
 }
 
 std::string dispatch_shell(stage_state& state, const shell_instruction& inst) {

@@ -238,7 +238,10 @@ copy_source_info build_context_index::info_for(const std::string& path) const {
 
 std::vector<copy_source_info> build_context_index::resolve(std::string_view source) const {
     const std::string path = strip_source(source);
-    if (!contains_wildcards(path)) return {info_for(path == "." ? "" : path)};
+    if (!contains_wildcards(path)) {
+        const std::string clean = path.empty() ? std::string() : clean_path(path);
+        return {info_for(clean == "." ? "" : clean)};
+    }
     std::vector<copy_source_info> infos;
     for (const entry& e : entries_) {
         if (go_path_match(path, e.path)) infos.push_back(info_for(e.path));
