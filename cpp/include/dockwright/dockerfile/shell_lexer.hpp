@@ -69,8 +69,8 @@ class shell_lexer {
 /// Returns a copy of `error` that names the Dockerfile location and the instruction, for the
 /// dispatcher to throw once it has found where the word came from.
 [[nodiscard]] inline expansion_error with_location(const expansion_error& error,
-                                                   source_location where, std::string instruction) {
-    return expansion_error(std::move(where), std::move(instruction), error.reason(), error.value());
+                                                   source_location where, std::string keyword) {
+    return expansion_error(std::move(where), std::move(keyword), error.reason(), error.value());
 }
 
 }  // namespace dockwright
