@@ -19,4 +19,7 @@ void add_image_commands(CLI::App& app);
 /// `dockwright save`, `load` and `import`.
 void add_archive_commands(CLI::App& app);
 
+/// `dockwright pull`, `push`, `login` and `logout`.
+void add_registry_commands(CLI::App& app);
+
 }  // namespace dockwright::cli

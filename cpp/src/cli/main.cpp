@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     dockwright::cli::add_parse_command(app);
     dockwright::cli::add_image_commands(app);
     dockwright::cli::add_archive_commands(app);
+    dockwright::cli::add_registry_commands(app);
 
     try {
         app.parse(argc, argv);

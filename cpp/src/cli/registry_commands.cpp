@@ -1,0 +1,303 @@
+// `dockwright pull`, `push`, `login` and `logout`: images to and from registries.
+#include <unistd.h>
+
+#include <cstdio>
+#include <dockwright/registry/client.hpp>
+#include <dockwright/registry/oci_layout.hpp>
+#include <dockwright/store/archive.hpp>
+#include <dockwright/store/store.hpp>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "commands.hpp"
+
+namespace dockwright::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace dockwright::registry;
+
+/// The options that pull and push share.
+struct transfer_settings {
+    std::vector<std::string> insecure;
+    std::string ca_file;
+    unsigned jobs = 4;
+    bool quiet = false;
+    std::string layout;
+    std::string layout_name;
+};
+
+void add_transfer_options(CLI::App* command, transfer_settings& settings) {
+    command->add_option("--insecure-registry", settings.insecure,
+                        "Registry (host[:port]) allowed over plain HTTP and without TLS "
+                        "verification; repeatable");
+    command->add_option("--ca-file", settings.ca_file,
+                        "PEM file of CA certificates that registry certificates are checked "
+                        "against instead of the system's");
+    command->add_option("-j,--jobs", settings.jobs, "Blobs transferred at the same time")
+        ->check(CLI::Range(1u, 64u));
+    command->add_flag("-q,--quiet", settings.quiet, "Print only the result");
+}
+
+std::string format_bytes(std::uint64_t bytes) {
+    char text[32];
+    if (bytes >= 1000 * 1000) {
+        std::snprintf(text, sizeof text, "%.1fMB", static_cast<double>(bytes) / 1e6);
+    } else if (bytes >= 1000) {
+        std::snprintf(text, sizeof text, "%.1fkB", static_cast<double>(bytes) / 1e3);
+    } else {
+        std::snprintf(text, sizeof text, "%lluB", static_cast<unsigned long long>(bytes));
+    }
+    return text;
+}
+
+/// Prints one line per finished, skipped or retried blob and, on a terminal, a running total.
+class progress_printer {
+  public:
+    progress_printer(bool quiet, std::string verb)
+        : quiet_(quiet), terminal_(::isatty(STDERR_FILENO) != 0), verb_(std::move(verb)) {}
+
+    void operator()(const progress_event& event) {
+        if (quiet_) return;
+        const std::string id = event.blob.short_id();
+        auto& done = done_[event.blob.str()];
+        switch (event.step) {
+            case progress_event::phase::exists:
+                line(id + ": Already exists");
+                break;
+            case progress_event::phase::mounted:
+                line(id + ": Mounted from another repository");
+                break;
+            case progress_event::phase::retrying:
+                line(id + ": Retrying (attempt " + std::to_string(event.attempt) +
+                     "): " + event.detail);
+                break;
+            case progress_event::phase::done:
+                transferred_ += event.total - done;
+                done = event.total;
+                line(id + ": " + verb_ + " complete (" + format_bytes(event.total) + ")");
+                break;
+            case progress_event::phase::transferring:
+                transferred_ += event.done - std::min(done, event.done);
+                done = event.done;
+                if (terminal_) {
+                    std::cerr << "\r\033[K" << verb_ << ": " << format_bytes(transferred_)
+                              << std::flush;
+                }
+                break;
+        }
+    }
+
+    void finish() const {
+        if (!quiet_ && terminal_) std::cerr << "\r\033[K" << std::flush;
+    }
+
+  private:
+    void line(const std::string& text) const {
+        if (terminal_) std::cerr << "\r\033[K";
+        std::cerr << text << '\n';
+    }
+
+    bool quiet_;
+    bool terminal_;
+    std::string verb_;
+    std::uint64_t transferred_ = 0;
+    std::map<std::string, std::uint64_t> done_;
+};
+
+registry_options client_options(const transfer_settings& settings,
+                                const std::shared_ptr<progress_printer>& printer) {
+    registry_options options;
+    options.insecure_registries = settings.insecure;
+    if (!settings.ca_file.empty()) options.http.tls.ca_file = settings.ca_file;
+    options.parallel_transfers = settings.jobs;
+    options.progress = [printer](const progress_event& event) { (*printer)(event); };
+    return options;
+}
+
+/// Removes a directory tree on destruction.
+class temp_dir {
+  public:
+    explicit temp_dir(fs::path path) : path_(std::move(path)) {}
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    [[nodiscard]] const fs::path& path() const noexcept { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+void run_pull(const std::string& name, const transfer_settings& settings,
+              const std::string& platform_text) {
+    const reference ref = reference::parse_tagged(name);
+    auto printer = std::make_shared<progress_printer>(settings.quiet, "Download");
+    registry_client client(client_options(settings, printer));
+    pull_options options;
+    if (!platform_text.empty()) options.platform = platform::parse(platform_text);
+    if (!settings.quiet) std::cerr << "Pulling " << ref.familiar() << '\n';
+
+    if (!settings.layout.empty()) {
+        oci_layout_sink sink(settings.layout, settings.layout_name);
+        const pull_result result = client.pull(ref, sink, options);
+        printer->finish();
+        std::cout << "Digest: " << result.manifest_digest << '\n';
+        return;
+    }
+    // NOTE: until the store implements blob_sink itself, a pull goes through a temporary OCI
+    // layout that load_archive() then checks and records, so blobs are written twice and the
+    // store's own blobs are not used to skip downloads.
+    store target(store::default_root());
+    temp_dir layout(target.make_temp_dir("pull-"));
+    oci_layout_sink sink(layout.path(), ref.tag() ? ref.str() : std::string());
+    const pull_result result = client.pull(ref, sink, options);
+    printer->finish();
+    const auto loaded = load_archive(target, layout.path());
+    std::cout << "Digest: " << result.manifest_digest << '\n';
+    for (const auto& image : loaded) {
+        if (image.references.empty()) std::cout << "Image ID: " << image.id << '\n';
+        for (const auto& loaded_name : image.references) {
+            std::cout << "Pulled: " << loaded_name.str() << '\n';
+        }
+    }
+}
+
+void run_push(const std::string& name, const transfer_settings& settings,
+              const std::vector<std::string>& mount_from, std::uint64_t chunk_size) {
+    const reference ref = reference::parse_tagged(name);
+    auto printer = std::make_shared<progress_printer>(settings.quiet, "Upload");
+    registry_options options = client_options(settings, printer);
+    options.chunk_size = chunk_size;
+    registry_client client(options);
+    push_options push;
+    push.mount_from = mount_from;
+    if (!settings.quiet) std::cerr << "Pushing " << ref.familiar() << '\n';
+
+    push_result result{.digest = digest::sha256_of(""),
+                       .bytes_uploaded = 0,
+                       .blobs_skipped = 0,
+                       .blobs_mounted = 0};
+    if (!settings.layout.empty()) {
+        oci_layout_source source(settings.layout, settings.layout_name);
+        result = client.push(source, ref, push);
+    } else {
+        store source_store(store::default_root());
+        temp_dir layout(source_store.make_temp_dir("push-"));
+        const std::vector<std::string> names{name};
+        save_archive(source_store, names, layout.path(), archive_format::oci);
+        oci_layout_source source(layout.path());
+        result = client.push(source, ref, push);
+    }
+    printer->finish();
+    std::cout << (ref.tag() ? *ref.tag() : std::string("digest")) << ": digest: " << result.digest
+              << '\n';
+}
+
+}  // namespace
+
+void add_registry_commands(CLI::App& app) {
+    {
+        auto* command = app.add_subcommand("pull", "Download an image from a registry");
+        auto name = std::make_shared<std::string>();
+        auto settings = std::make_shared<transfer_settings>();
+        auto platform_text = std::make_shared<std::string>();
+        command->add_option("NAME", *name, "Image reference: name[:tag][@digest]")->required();
+        add_transfer_options(command, *settings);
+        command->add_option("--platform", *platform_text,
+                            "Platform selected from a multi-platform image, as os/arch[/variant] "
+                            "(default: this machine's)");
+        command->add_option("--oci-layout", settings->layout,
+                            "Write the image to this OCI layout directory instead of the store");
+        command->add_option("--oci-name", settings->layout_name,
+                            "Name of the image in the layout's index.json (default: the tag)");
+        command->callback([=] { run_pull(*name, *settings, *platform_text); });
+    }
+    {
+        auto* command = app.add_subcommand("push", "Upload an image to a registry");
+        auto name = std::make_shared<std::string>();
+        auto settings = std::make_shared<transfer_settings>();
+        auto mount_from = std::make_shared<std::vector<std::string>>();
+        auto chunk_mib = std::make_shared<std::uint64_t>(0);
+        command->add_option("NAME", *name, "Image reference: name[:tag]")->required();
+        add_transfer_options(command, *settings);
+        command->add_option("--oci-layout", settings->layout,
+                            "Push the image of this OCI layout directory instead of the store's");
+        command->add_option("--oci-name", settings->layout_name,
+                            "Name of the image in the layout's index.json (default: its only "
+                            "image)");
+        command->add_option("--mount-from", *mount_from,
+                            "Repository of the same registry to mount missing blobs from; "
+                            "repeatable");
+        command->add_option("--chunk-size", *chunk_mib,
+                            "Upload blobs larger than this many MiB in chunks of this size "
+                            "(default 0: one request per blob)");
+        command->callback(
+            [=] { run_push(*name, *settings, *mount_from, *chunk_mib * 1024 * 1024); });
+    }
+    {
+        auto* command = app.add_subcommand("login", "Store credentials for a registry");
+        auto server = std::make_shared<std::string>("docker.io");
+        auto username = std::make_shared<std::string>();
+        auto password = std::make_shared<std::string>();
+        auto password_stdin = std::make_shared<bool>(false);
+        auto settings = std::make_shared<transfer_settings>();
+        command->add_option("SERVER", *server, "Registry host[:port] (default: docker.io)");
+        command->add_option("-u,--username", *username, "User name")->required();
+        command->add_option("-p,--password", *password, "Password");
+        command->add_flag("--password-stdin", *password_stdin,
+                          "Read the password from standard input");
+        command->add_option("--insecure-registry", settings->insecure,
+                            "Registry (host[:port]) allowed over plain HTTP; repeatable");
+        command->add_option("--ca-file", settings->ca_file, "PEM file of CA certificates");
+        command->callback([=] {
+            std::string secret = *password;
+            if (*password_stdin) {
+                std::getline(std::cin, secret);
+                while (!secret.empty() && (secret.back() == '\r' || secret.back() == '\n')) {
+                    secret.pop_back();
+                }
+            }
+            if (secret.empty()) {
+                throw registry_error(*server,
+                                     "a password is required: give --password or "
+                                     "--password-stdin");
+            }
+            const std::string domain = reference::parse(*server + "/x").domain();
+            registry_options options;
+            options.insecure_registries = settings->insecure;
+            if (!settings->ca_file.empty()) options.http.tls.ca_file = settings->ca_file;
+            options.docker_config_path = fs::path();
+            registry_client client(options);
+            const credentials creds{.username = *username, .password = secret};
+            client.login(domain, creds);
+            docker_config config = docker_config::load(docker_config::default_path());
+            config.set(domain, creds);
+            config.save();
+            std::cout << "Login Succeeded\n";
+        });
+    }
+    {
+        auto* command = app.add_subcommand("logout", "Remove stored credentials for a registry");
+        auto server = std::make_shared<std::string>("docker.io");
+        command->add_option("SERVER", *server, "Registry host[:port] (default: docker.io)");
+        command->callback([=] {
+            const std::string domain = reference::parse(*server + "/x").domain();
+            docker_config config = docker_config::load(docker_config::default_path());
+            if (!config.erase(domain)) {
+                std::cout << "Not logged in to " << domain << '\n';
+                return;
+            }
+            config.save();
+            std::cout << "Removing login credentials for " << domain << '\n';
+        });
+    }
+}
+
+}  // namespace dockwright::cli

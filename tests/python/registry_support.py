@@ -1,0 +1,252 @@
+"""Helpers for the registry tests: OCI layouts, a loopback registry server and test proxies."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import http.server
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.request
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sha256(data: bytes) -> str:
+    """Return the `sha256:<hex>` digest of `data`."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def find_cli() -> Path | None:
+    """Return the dockwright program: $DOCKWRIGHT_CLI, else the one beside the Python used."""
+    env = os.environ.get("DOCKWRIGHT_CLI")
+    if env:
+        return Path(env)
+    beside = Path(os.sys.executable).parent / "dockwright"
+    if beside.exists():
+        return beside
+    found = shutil.which("dockwright")
+    return Path(found) if found else None
+
+
+def layer_tar(files: dict[str, bytes]) -> bytes:
+    """Return a gzip-compressed tar holding `files` (name to content), reproducibly."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, content in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(content))
+    return gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
+
+
+class Layout:
+    """An OCI image layout being written: blobs, manifests and a final index.json."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        (root / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+        self.entries: list[dict[str, Any]] = []
+
+    def blob(self, data: bytes, media_type: str) -> dict[str, Any]:
+        """Store `data` and return its descriptor."""
+        digest = sha256(data)
+        (self.root / "blobs" / "sha256" / digest[7:]).write_bytes(data)
+        return {"mediaType": media_type, "digest": digest, "size": len(data)}
+
+    def image(self, layers: list[bytes], arch: str = "amd64") -> dict[str, Any]:
+        """Store an image of gzip layers and return its manifest descriptor."""
+        diff_ids = [sha256(gzip.decompress(layer)) for layer in layers]
+        config = json.dumps(
+            {
+                "architecture": arch,
+                "os": "linux",
+                "config": {"Env": ["PATH=/bin"]},
+                "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            }
+        ).encode()
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": self.blob(config, "application/vnd.oci.image.config.v1+json"),
+            "layers": [
+                self.blob(layer, "application/vnd.oci.image.layer.v1.tar+gzip") for layer in layers
+            ],
+        }
+        data = json.dumps(manifest).encode()
+        return self.blob(data, "application/vnd.oci.image.manifest.v1+json")
+
+    def index(self, manifests: list[tuple[dict[str, Any], str]]) -> dict[str, Any]:
+        """Store an image index of (manifest descriptor, architecture) pairs."""
+        entries = [dict(m, platform={"os": "linux", "architecture": a}) for m, a in manifests]
+        data = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": entries,
+            }
+        ).encode()
+        return self.blob(data, "application/vnd.oci.image.index.v1+json")
+
+    def name(self, descriptor: dict[str, Any], name: str) -> None:
+        """List `descriptor` in index.json under the ref.name `name`."""
+        entry = dict(descriptor, annotations={"org.opencontainers.image.ref.name": name})
+        self.entries.append(entry)
+        index = {"schemaVersion": 2, "manifests": self.entries}
+        (self.root / "index.json").write_text(json.dumps(index))
+
+
+def layout_manifest(root: Path, name: str | None = None) -> dict[str, Any]:
+    """Return the index.json entry of an OCI layout named `name` (or its only entry)."""
+    entries = json.loads((root / "index.json").read_text())["manifests"]
+    if name is not None:
+        entries = [
+            e
+            for e in entries
+            if e.get("annotations", {}).get("org.opencontainers.image.ref.name") == name
+        ]
+    assert len(entries) == 1, entries
+    return dict(entries[0])
+
+
+class Registry:
+    """A docker-registry process on 127.0.0.1, stopped by pid."""
+
+    def __init__(self, root: Path, auth: dict[str, Any] | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        root.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(root / "data")},
+                        "delete": {"enabled": True}},
+            "http": {"addr": self.host, "secret": "dockwright-test"},
+        }
+        if tls:
+            config["http"]["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
+        if auth:
+            config["auth"] = auth
+        config_path = root / "config.yml"
+        config_path.write_text(json.dumps(config))  # JSON is valid YAML.
+        self.log = open(root / "registry.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(config_path)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        scheme = "https" if tls else "http"
+        context = ssl._create_unverified_context()  # Only waits for the port to answer.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{scheme}://{self.host}/v2/", timeout=1, context=context)
+                break
+            except urllib.error.HTTPError:
+                break  # 401 also means the server is up.
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"docker-registry did not start: see {root}/registry.log")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server and wait for it."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+class Proxy:
+    """A loopback HTTP proxy in front of a plain registry that can damage blob responses.
+
+    `mangle(path, body, count)` returns the body to send, or None to cut the connection after
+    half of it; `count` is how many GETs of that path came before.
+    """
+
+    def __init__(self, upstream: str, mangle: Callable[[str, bytes, int], bytes | None]) -> None:
+        counts: dict[str, int] = {}
+        lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def forward(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                connection = http.client.HTTPConnection(upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                connection.request(method, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read()
+                cut = False
+                if method == "GET" and "/blobs/sha256:" in self.path and response.status == 200:
+                    with lock:
+                        count = counts.get(self.path, 0)
+                        counts[self.path] = count + 1
+                    changed = mangle(self.path, data, count)
+                    if changed is None:
+                        cut = True
+                    else:
+                        data = changed
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if method == "HEAD":
+                    return
+                if cut:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self.forward("GET")
+
+            def do_HEAD(self) -> None:
+                self.forward("HEAD")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
