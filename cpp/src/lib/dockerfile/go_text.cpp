@@ -111,13 +111,15 @@ std::string go_quote(std::string_view text) {
 }
 
 std::string go_to_lower(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
     if (is_ascii(text)) {
-        for (char c : text)
-            out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 0x20) : c;
+        std::string out(text);
+        for (char& c : out) {
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 0x20);
+        }
         return out;
     }
+    std::string out;
+    out.reserve(text.size());
     while (!text.empty()) {
         const decoded_rune rune = decode_rune(text);
         append_rune(out, lower_rune(rune.value));

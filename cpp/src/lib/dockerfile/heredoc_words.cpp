@@ -3,6 +3,7 @@
 #include <dockwright/dockerfile/detail/heredoc_words.hpp>
 #include <dockwright/dockerfile/detail/line_parsers.hpp>
 #include <limits>
+#include <utility>
 
 namespace dockwright::detail {
 
@@ -32,18 +33,19 @@ std::size_t count_quotes(std::string_view word) {
                                     std::count(word.begin(), word.end(), '"'));
 }
 
-}  // namespace
-
-std::optional<std::vector<std::string>> split_shell_words(std::string_view line, bool raw_quotes,
-                                                          bool raw_escapes) {
-    std::vector<std::string> words;
+/// Splits `line` as split_shell_words does and calls `visit` with each word as it completes,
+/// reusing one buffer. Returns false for an unterminated quote; `visit` may have seen the
+/// words before it by then.
+template <typename Visitor>
+bool for_each_shell_word(std::string_view line, bool raw_quotes, bool raw_escapes,
+                         Visitor&& visit) {
     std::string word;
     bool in_word = false;
     std::size_t pos = 0;
     while (pos < line.size()) {
         const char c = line[pos];
         if (is_word_break(c)) {
-            if (in_word) words.push_back(std::move(word));
+            if (in_word) visit(std::as_const(word));
             word.clear();
             in_word = false;
             ++pos;
@@ -63,32 +65,69 @@ std::optional<std::vector<std::string>> split_shell_words(std::string_view line,
                 if (c == '"' && line[end] == '\\' && end + 1 < line.size()) {
                     if (raw_escapes) word += '\\';
                     ++end;
+                    word += line[end++];
+                    continue;
                 }
-                word += line[end++];
+                const std::size_t stop = line.find_first_of(c == '"' ? "\"\\" : "'", end);
+                const std::size_t run_end = stop == std::string_view::npos ? line.size() : stop;
+                // A backslash right at the end is copied as it is, like any other character.
+                const std::size_t copy_end = run_end == end ? end + 1 : run_end;
+                word.append(line.substr(end, copy_end - end));
+                end = copy_end;
             }
-            if (end == line.size()) return std::nullopt;
+            if (end == line.size()) return false;
             if (raw_quotes) word += c;
             pos = end + 1;
         } else {
-            word += c;
-            ++pos;
+            // Copy the run of characters up to the next one with a meaning of its own.
+            std::size_t end = pos + 1;
+            while (end < line.size() && !is_word_break(line[end]) && line[end] != '\\' &&
+                   line[end] != '$' && line[end] != '\'' && line[end] != '"') {
+                ++end;
+            }
+            word.append(line.substr(pos, end - pos));
+            pos = end;
         }
     }
-    if (in_word) words.push_back(std::move(word));
+    if (in_word) visit(std::as_const(word));
+    return true;
+}
+
+/// The number of leading ASCII digits of `word`.
+std::size_t count_leading_digits(std::string_view word) noexcept {
+    std::size_t digits = 0;
+    while (digits < word.size() && word[digits] >= '0' && word[digits] <= '9')
+        ++digits;
+    return digits;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> split_shell_words(std::string_view line, bool raw_quotes,
+                                                          bool raw_escapes) {
+    std::vector<std::string> words;
+    if (!for_each_shell_word(line, raw_quotes, raw_escapes,
+                             [&words](const std::string& word) { words.push_back(word); })) {
+        return std::nullopt;
+    }
     return words;
 }
 
 std::vector<heredoc> find_heredocs(std::string_view line) {
     std::vector<heredoc> found;
-    const auto words = split_shell_words(line, true, true);
-    if (!words) return found;
+    // Only words of the form `<digits><<...` can open a heredoc, so only those are kept. They
+    // are examined after the whole line has split, because a line with an unterminated quote
+    // opens no heredoc at all.
+    std::vector<std::string> candidates;
+    const bool split =
+        for_each_shell_word(line, true, true, [&candidates](const std::string& word) {
+            if (word.compare(count_leading_digits(word), 2, "<<") == 0) candidates.push_back(word);
+        });
+    if (!split) return found;
 
-    for (const std::string& word : *words) {
+    for (const std::string& word : candidates) {
         // The word must read `<digits><<[-]<rest>` where rest has no `<`.
-        std::size_t digits = 0;
-        while (digits < word.size() && word[digits] >= '0' && word[digits] <= '9')
-            ++digits;
-        if (word.compare(digits, 2, "<<") != 0) continue;
+        const std::size_t digits = count_leading_digits(word);
         std::size_t rest_start = digits + 2;
         const bool chomp = rest_start < word.size() && word[rest_start] == '-';
         if (chomp) ++rest_start;

@@ -1,5 +1,6 @@
 // The exec (JSON array) form of an instruction, decoded as Go's encoding/json decodes it into
 // []interface{}: strict JSON syntax, first value only, invalid UTF-8 replaced by U+FFFD.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <dockwright/dockerfile/detail/line_parsers.hpp>
@@ -121,8 +122,15 @@ bool json_array_reader::read_string(std::string* decoded) {
             continue;
         }
         if (byte < 0x80) {
-            if (decoded) *decoded += static_cast<char>(byte);
-            ++pos_;
+            // Copy the whole run of plain ASCII characters at once.
+            std::size_t end = pos_ + 1;
+            while (end < text_.size()) {
+                const auto next = static_cast<unsigned char>(text_[end]);
+                if (next < 0x20 || next >= 0x80 || next == '"' || next == '\\') break;
+                ++end;
+            }
+            if (decoded) decoded->append(text_.substr(pos_, end - pos_));
+            pos_ = end;
             continue;
         }
         const decoded_rune rune = decode_rune(text_.substr(pos_));
@@ -170,11 +178,17 @@ bool json_array_reader::read_literal(std::string_view word) {
 
 json_array_status json_array_reader::read(std::vector<std::string>& words) {
     // The caller has checked that the text starts with '['. Containers are tracked on an
-    // explicit stack so that deep nesting cannot exhaust the call stack.
-    std::vector<char> open{'['};
+    // explicit stack so that deep nesting cannot exhaust the call stack. A string keeps a
+    // shallow stack in its inline buffer, without a heap allocation.
+    std::string open(1, '[');
     ++pos_;
     bool only_strings = true;
     std::vector<std::string> result;
+    // Room for one element more than the commas before the first `]`, at most 16: exact for a
+    // flat array of strings without commas in them, and only a hint otherwise.
+    const std::size_t first_close = std::min(text_.find(']'), text_.size());
+    const auto commas = std::count(text_.begin(), text_.begin() + first_close, ',');
+    result.reserve(std::min<std::size_t>(static_cast<std::size_t>(commas) + 1, 16));
 
     enum class expect { first_or_close, value, after_value } state = expect::first_or_close;
     while (true) {

@@ -24,6 +24,29 @@ constexpr bool is_blank(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/// Returns the end of the run of ASCII bytes from `pos` on for which `ordinary` holds. The
+/// scanners below copy such bytes unchanged, so they append a whole run at once.
+template <typename Predicate>
+std::size_t ascii_run_end(std::string_view text, std::size_t pos, Predicate ordinary) noexcept {
+    while (pos < text.size() && static_cast<unsigned char>(text[pos]) < 0x80 &&
+           ordinary(text[pos])) {
+        ++pos;
+    }
+    return pos;
+}
+
+/// Estimates the number of words in `text` to reserve room for them: one more than the runs of
+/// ASCII white space, at most 16. Quotes make it too high and other white space too low; either
+/// costs only a spare slot or a reallocation.
+std::size_t estimate_word_count(std::string_view text) noexcept {
+    constexpr std::size_t max_estimate = 16;
+    std::size_t count = 1;
+    for (std::size_t i = 1; i < text.size() && count < max_estimate; ++i) {
+        if (is_blank(text[i - 1]) && !is_blank(text[i])) ++count;
+    }
+    return count;
+}
+
 std::string ascii_upper(std::string_view text) {
     std::string out(text);
     for (char& c : out) {
@@ -34,7 +57,12 @@ std::string ascii_upper(std::string_view text) {
 
 /// Splits at runs of `[\t\v\f\r ]`, as Go's regexp Split(text, -1) does on trimmed text.
 std::vector<std::string> split_blanks(std::string_view text) {
+    std::size_t blank_runs = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (is_blank(text[i]) && (i == 0 || !is_blank(text[i - 1]))) ++blank_runs;
+    }
     std::vector<std::string> words;
+    words.reserve(blank_runs + 1);
     std::size_t start = 0;
     std::size_t i = 0;
     while (i < text.size()) {
@@ -77,6 +105,14 @@ std::string_view extract_flags(std::string_view line, std::vector<std::string>& 
             break;
         }
         if (state == phase::word) {
+            const std::size_t run = ascii_run_end(line, pos, [](char c) {
+                return !is_space_byte(c) && c != '\'' && c != '"' && c != '\\';
+            });
+            if (run > pos) {
+                word.append(line.substr(pos, run - pos));
+                pos = run - 1;
+                continue;
+            }
             if (is_space_byte(ch)) {
                 state = phase::spaces;
                 if (word == "--") return line.substr(pos);
@@ -99,6 +135,13 @@ std::string_view extract_flags(std::string_view line, std::vector<std::string>& 
             continue;
         }
         // Inside quotes.
+        const std::size_t run =
+            ascii_run_end(line, pos, [quote](char c) { return c != quote && c != '\\'; });
+        if (run > pos) {
+            word.append(line.substr(pos, run - pos));
+            pos = run - 1;
+            continue;
+        }
         if (ch == quote) {
             state = phase::word;
             continue;
@@ -179,6 +222,7 @@ void parse_name_value(ast_node& node, std::string_view rest, char escape) {
         node.arguments = {std::string(rest.substr(0, blank)), std::string(rest.substr(value)), ""};
         return;
     }
+    node.arguments.reserve(words.size() * 3);
     for (std::string& word : words) {
         const std::size_t equals = word.find('=');
         if (equals == std::string::npos) {
@@ -205,41 +249,98 @@ void parse_health(ast_node& node, std::string_view rest) {
     ast_node command;
     command.keyword = node.keyword;
     parse_maybe_json(command, rest.substr(next));
+    node.arguments.reserve(command.arguments.size() + 1);
     node.arguments.emplace_back(rest.substr(0, separator));
     for (std::string& word : command.arguments)
         node.arguments.push_back(std::move(word));
     node.json = command.json;
 }
 
+/// The line parser that Docker's dispatch table assigns to a keyword.
+enum class line_parser {
+    maybe_json,          ///< Shell form or exec form.
+    maybe_json_to_list,  ///< Exec form or words split at blanks.
+    name_value,          ///< ENV and LABEL pairs.
+    words,               ///< Quote-aware words (ARG).
+    blank_split,         ///< Words split at blanks.
+    whole_text,          ///< The rest of the line as one word.
+    health,              ///< HEALTHCHECK's type word and command.
+    onbuild,             ///< A nested instruction.
+    unknown,             ///< Not a Dockerfile keyword.
+};
+
+struct keyword_parser {
+    std::string_view keyword;  ///< Lower case.
+    line_parser parser;
+};
+
+constexpr keyword_parser keyword_parsers[] = {
+    {"run", line_parser::maybe_json},
+    {"cmd", line_parser::maybe_json},
+    {"entrypoint", line_parser::maybe_json},
+    {"shell", line_parser::maybe_json},
+    {"add", line_parser::maybe_json_to_list},
+    {"copy", line_parser::maybe_json_to_list},
+    {"volume", line_parser::maybe_json_to_list},
+    {"env", line_parser::name_value},
+    {"label", line_parser::name_value},
+    {"arg", line_parser::words},
+    {"from", line_parser::blank_split},
+    {"expose", line_parser::blank_split},
+    {"maintainer", line_parser::whole_text},
+    {"stopsignal", line_parser::whole_text},
+    {"user", line_parser::whole_text},
+    {"workdir", line_parser::whole_text},
+    {"healthcheck", line_parser::health},
+    {"onbuild", line_parser::onbuild},
+};
+
+line_parser find_line_parser(std::string_view keyword) {
+    const std::string lower = go_to_lower(keyword);
+    for (const keyword_parser& entry : keyword_parsers) {
+        if (entry.keyword == lower) return entry.parser;
+    }
+    return line_parser::unknown;
+}
+
 ast_node make_node_at_depth(std::string_view line, char escape, int depth);
 
 void parse_arguments(ast_node& node, std::string_view rest, char escape, int depth) {
-    const std::string keyword = go_to_lower(node.keyword);
-    if (keyword == "run" || keyword == "cmd" || keyword == "entrypoint" || keyword == "shell") {
-        parse_maybe_json(node, rest);
-    } else if (keyword == "add" || keyword == "copy" || keyword == "volume") {
-        parse_maybe_json_to_list(node, rest);
-    } else if (keyword == "env" || keyword == "label") {
-        parse_name_value(node, rest, escape);
-    } else if (keyword == "arg") {
-        node.arguments = split_words(rest, escape);
-    } else if (keyword == "from" || keyword == "expose") {
-        if (!rest.empty()) node.arguments = split_blanks(rest);
-    } else if (keyword == "maintainer" || keyword == "stopsignal" || keyword == "user" ||
-               keyword == "workdir") {
-        if (!rest.empty()) node.arguments.emplace_back(rest);
-    } else if (keyword == "healthcheck") {
-        parse_health(node, rest);
-    } else if (keyword == "onbuild") {
-        if (rest.empty()) return;
-        if (depth >= max_trigger_depth) {
-            reject(node.keyword, "ONBUILD nested too deeply", rest, "ONBUILD nested too deeply");
-        }
-        node.trigger.push_back(make_node_at_depth(rest, escape, depth + 1));
-    } else {
-        // Docker keeps an unknown instruction and replaces its arguments by one empty word;
-        // the instruction check rejects it later.
-        node.arguments.emplace_back();
+    switch (find_line_parser(node.keyword)) {
+        case line_parser::maybe_json:
+            parse_maybe_json(node, rest);
+            return;
+        case line_parser::maybe_json_to_list:
+            parse_maybe_json_to_list(node, rest);
+            return;
+        case line_parser::name_value:
+            parse_name_value(node, rest, escape);
+            return;
+        case line_parser::words:
+            node.arguments = split_words(rest, escape);
+            return;
+        case line_parser::blank_split:
+            if (!rest.empty()) node.arguments = split_blanks(rest);
+            return;
+        case line_parser::whole_text:
+            if (!rest.empty()) node.arguments.emplace_back(rest);
+            return;
+        case line_parser::health:
+            parse_health(node, rest);
+            return;
+        case line_parser::onbuild:
+            if (rest.empty()) return;
+            if (depth >= max_trigger_depth) {
+                reject(node.keyword, "ONBUILD nested too deeply", rest,
+                       "ONBUILD nested too deeply");
+            }
+            node.trigger.push_back(make_node_at_depth(rest, escape, depth + 1));
+            return;
+        case line_parser::unknown:
+            // Docker keeps an unknown instruction and replaces its arguments by one empty word;
+            // the instruction check rejects it later.
+            node.arguments.emplace_back();
+            return;
     }
 }
 
@@ -258,6 +359,7 @@ ast_node make_node_at_depth(std::string_view line, char escape, int depth) {
 std::vector<std::string> split_words(std::string_view text, char escape) {
     enum class phase { spaces, word, quote } state = phase::spaces;
     std::vector<std::string> words;
+    words.reserve(estimate_word_count(text));
     std::string word;
     char32_t quote = 0;
     bool blank_ok = false;
@@ -281,6 +383,15 @@ std::vector<std::string> split_words(std::string_view text, char escape) {
             break;
         }
         if (state == phase::word) {
+            const std::size_t run = ascii_run_end(text, pos, [escape](char c) {
+                return !is_space(static_cast<unsigned char>(c)) && c != '\'' && c != '"' &&
+                       c != escape;
+            });
+            if (run > pos) {
+                word.append(text.substr(pos, run - pos));
+                pos = run;
+                continue;
+            }
             if (is_space(ch.value)) {
                 state = phase::spaces;
                 if (blank_ok || !word.empty()) words.push_back(word);
@@ -309,6 +420,14 @@ std::vector<std::string> split_words(std::string_view text, char escape) {
             continue;
         }
         // Inside quotes; the escape character has no effect inside single quotes.
+        const std::size_t run = ascii_run_end(text, pos, [quote, escape](char c) {
+            return static_cast<char32_t>(c) != quote && c != escape;
+        });
+        if (run > pos) {
+            word.append(text.substr(pos, run - pos));
+            pos = run;
+            continue;
+        }
         if (ch.value == quote) state = phase::word;
         if (ch.value == escape_rune && quote != U'\'') {
             if (pos + ch.width == text.size()) {

@@ -1,4 +1,5 @@
 // The Dockerfile parser: physical lines to logical lines to syntax-tree nodes, in one pass.
+#include <algorithm>
 #include <dockwright/dockerfile/detail/go_text.hpp>
 #include <dockwright/dockerfile/detail/heredoc_words.hpp>
 #include <dockwright/dockerfile/detail/line_parsers.hpp>
@@ -109,7 +110,7 @@ bool match_directive(std::string_view line, std::string& name, std::string& valu
 class parser {
   public:
     parser(std::string_view text, const parse_options& options)
-        : scanner_(text), options_(options), escape_(options.escape.value_or('\\')) {
+        : text_(text), scanner_(text), options_(options), escape_(options.escape.value_or('\\')) {
         if (escape_ != '\\' && escape_ != '`') {
             fail(0, 0, "", "invalid escape character, expected ` or \\", std::string(1, escape_),
                  "invalid escape token '" + std::string(1, escape_) + "' does not match ` or \\");
@@ -135,6 +136,7 @@ class parser {
     bool trim_continuation(std::string_view& line) const noexcept;
     void read_heredocs(ast_node& node, int start_line);
 
+    std::string_view text_;
     line_scanner scanner_;
     const parse_options& options_;
     char escape_;
@@ -237,6 +239,14 @@ dockerfile_ast parser::run() {
     std::vector<std::string> comments;
     std::string logical;
     std::string_view token;
+    // Every instruction takes at least one line, so one slot per line saves the vector's
+    // repeated growth and node moves. Slots that stay unused are given back at the end.
+    std::size_t lines = 1;
+    for (std::size_t pos = text_.find('\n'); pos != std::string_view::npos;
+         pos = text_.find('\n', pos + 1)) {
+        ++lines;
+    }
+    ast_.children.reserve(std::min(lines, text_.size() / 4 + 1));
 
     while (scanner_.next(token)) {
         if (current_line_ == 0 && token.substr(0, 3) == "\xEF\xBB\xBF") token.remove_prefix(3);
@@ -282,7 +292,7 @@ dockerfile_ast parser::run() {
         } catch (const detail::line_error& e) {
             fail(start_line, current_line_, e.instruction, e.reason, e.value, e.docker_message);
         }
-        if (buildkit() && can_contain_heredoc(node) && logical.find("<<") != std::string::npos) {
+        if (buildkit() && logical.find("<<") != std::string::npos && can_contain_heredoc(node)) {
             read_heredocs(node, start_line);
         }
         node.start_line = start_line;
@@ -302,6 +312,7 @@ dockerfile_ast parser::run() {
         fail(current_line_ + 1, 0, "", "line longer than the maximum of " + limit + " bytes", "",
              "dockerfile line greater than max allowed size of " + limit);
     }
+    if (ast_.children.capacity() > 2 * ast_.children.size()) ast_.children.shrink_to_fit();
     ast_.escape = escape_;
     return std::move(ast_);
 }
