@@ -1,6 +1,6 @@
 // Parses a Dockerfile repeatedly and reports throughput in MB/s and the process's peak memory.
-// Throughput is given per wall-clock second and per second of the process's CPU time; on a
-// machine shared with other jobs only the CPU-time figure is stable.
+// Throughput is given per wall-clock second and per second of the process's CPU time. On a
+// machine shared with other jobs, only the CPU-time figure is stable.
 // Usage: parse_bench FILE [SECONDS]
 #include <sys/resource.h>
 #include <time.h>  // clock_gettime, CLOCK_PROCESS_CPUTIME_ID (POSIX)

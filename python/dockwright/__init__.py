@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dockwright._core import __version__
 from dockwright.build import BuildError, Evaluation, StageEvaluation, StepRecord, evaluate
-from dockwright.dockerfile import Dockerfile, Stage, parse
+from dockwright.dockerfile import Dockerfile, Stage, SyntaxNode, SyntaxTree, parse
 from dockwright.dockerignore import DockerIgnore
 from dockwright.errors import (
     DockerfileError,
@@ -59,6 +59,8 @@ __all__ = [
     "JSONError",
     "ParseError",
     "Stage",
+    "SyntaxNode",
+    "SyntaxTree",
     "__version__",
     "expand",
     "expand_words",

@@ -28,7 +28,7 @@ def read_dockerignore(text: str | bytes) -> list[str]: ...
 # --- Dockerfile parser (dockwright.dockerfile) ---
 
 def parse_dockerfile(
-    text: str, escape: str | None = None, classic: bool = False
+    text: str, escape: str | None = None, classic: bool = False, check: bool = True
 ) -> dict[str, Any]: ...
 
 # --- image value types and digests (dockwright.image) ---

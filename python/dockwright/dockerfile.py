@@ -1,4 +1,4 @@
-"""Dockerfile parsing: the syntax tree dump, typed instructions and build stages.
+"""Dockerfile parsing: the syntax tree and its dump, typed instructions and build stages.
 
 :func:`parse` follows BuildKit's parser (heredocs, the ``check`` directive) unless ``classic``
 is set, in which case it follows Docker 20.10's classic builder. Arguments keep their quotes and
@@ -8,7 +8,7 @@ variables; word expansion is a separate step (:func:`dockwright.expand`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Literal, Union, overload
 
 from dockwright import _core
 
@@ -34,6 +34,8 @@ __all__ = [
     "ShellInstruction",
     "Stage",
     "StopsignalInstruction",
+    "SyntaxNode",
+    "SyntaxTree",
     "UserInstruction",
     "VolumeInstruction",
     "WorkdirInstruction",
@@ -292,15 +294,55 @@ class ParseWarning:
 
 
 @dataclass(frozen=True)
-class Dockerfile:
-    """A parsed and checked Dockerfile."""
+class SyntaxNode:
+    """One instruction of the syntax tree, as the parser split it and before any check.
 
-    meta_args: list[ArgInstruction]
-    stages: list[Stage]
+    ``arguments`` holds the words as the parser split them; for ENV and LABEL that is a flat
+    list of (key, value, separator) triples, the separator ``=`` for ``key=value`` and empty for
+    the legacy ``key value`` form.
+    """
+
+    keyword: str
+    """The instruction word as written, e.g. ``run`` or ``RUN``."""
+    flags: list[str]
+    """The leading ``--name[=value]`` words, unparsed."""
+    arguments: list[str]
+    trigger: SyntaxNode | None
+    """The instruction that ONBUILD wraps, else None."""
+    heredocs: list[Heredoc]
+    comments: list[str]
+    """The comment lines just above the instruction, without the ``#``."""
+    original: str
+    """The logical line after joining continuation lines."""
+    json: bool
+    """Whether the arguments came from a JSON array (exec form)."""
+    start_line: int
+    end_line: int
+    """The last physical line, heredoc bodies included."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntaxTree:
+    """A parsed Dockerfile before the instruction check: nodes, directives and warnings."""
+
+    nodes: list[SyntaxNode]
     directives: list[Directive]
     warnings: list[ParseWarning]
     escape: str
+    """The escape character in effect after the directives."""
     _dump: str = field(repr=False)
+
+    def dump(self) -> str:
+        """Return the syntax tree in moby's dump format, one ``(keyword args...)`` per line."""
+        return self._dump
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dockerfile(SyntaxTree):
+    """A parsed and checked Dockerfile: the syntax tree with typed instructions and stages."""
+
+    meta_args: list[ArgInstruction]
+    stages: list[Stage]
 
     @property
     def instructions(self) -> list[Instruction]:
@@ -310,10 +352,6 @@ class Dockerfile:
             result.append(stage.from_)
             result.extend(stage.instructions)
         return result
-
-    def dump(self) -> str:
-        """Return the syntax tree in moby's dump format, one ``(keyword args...)`` per line."""
-        return self._dump
 
 
 def _instruction(fields: dict[str, Any]) -> Instruction:
@@ -328,16 +366,58 @@ def _instruction(fields: dict[str, Any]) -> Instruction:
     return instruction
 
 
-def parse(text: str, *, escape: str | None = None, classic: bool = False) -> Dockerfile:
-    r"""Parse and check Dockerfile text.
+def _node(fields: dict[str, Any]) -> SyntaxNode:
+    values = dict(fields)
+    values["heredocs"] = [Heredoc(**doc) for doc in values["heredocs"]]
+    values["trigger"] = _node(values["trigger"][0]) if values["trigger"] else None
+    return SyntaxNode(**values)
+
+
+@overload
+def parse(
+    text: str, *, escape: str | None = ..., classic: bool = ..., check: Literal[True] = ...
+) -> Dockerfile: ...
+
+
+@overload
+def parse(
+    text: str, *, escape: str | None = ..., classic: bool = ..., check: Literal[False]
+) -> SyntaxTree: ...
+
+
+@overload
+def parse(
+    text: str, *, escape: str | None = ..., classic: bool = ..., check: bool
+) -> SyntaxTree: ...
+
+
+def parse(
+    text: str, *, escape: str | None = None, classic: bool = False, check: bool = True
+) -> SyntaxTree:
+    r"""Parse Dockerfile text and check its instructions.
 
     ``escape`` sets the escape character (``\`` or a backtick) used until an ``# escape=``
     directive changes it. ``classic`` follows Docker 20.10: no heredocs, and ENV and LABEL
-    dumped as pairs. Raises :class:`~dockwright.ParseError` for malformed text and
+    dumped as pairs. With ``check`` false the instructions are not checked, so a file with an
+    unknown instruction or invalid flags still parses; the result is then a
+    :class:`SyntaxTree` instead of a :class:`Dockerfile`.
+
+    Raises :class:`~dockwright.ParseError` for malformed text and, when checking,
     :class:`~dockwright.InstructionError` for an invalid instruction; both carry ``line``,
     ``end_line``, ``instruction`` and ``value``.
     """
-    raw = _core.parse_dockerfile(text, escape, classic)
+    raw = _core.parse_dockerfile(text, escape, classic, check)
+    nodes = [_node(item) for item in raw["nodes"]]
+    directives = [Directive(**item) for item in raw["directives"]]
+    warnings = [ParseWarning(**item) for item in raw["warnings"]]
+    if not check:
+        return SyntaxTree(
+            nodes=nodes,
+            directives=directives,
+            warnings=warnings,
+            escape=raw["escape"],
+            _dump=raw["dump"],
+        )
     stages = [
         Stage(
             from_=_instruction(stage["from"]),  # type: ignore[arg-type]
@@ -346,10 +426,11 @@ def parse(text: str, *, escape: str | None = None, classic: bool = False) -> Doc
         for stage in raw["stages"]
     ]
     return Dockerfile(
-        meta_args=[_instruction(item) for item in raw["meta_args"]],  # type: ignore[misc]
-        stages=stages,
-        directives=[Directive(**item) for item in raw["directives"]],
-        warnings=[ParseWarning(**item) for item in raw["warnings"]],
+        nodes=nodes,
+        directives=directives,
+        warnings=warnings,
         escape=raw["escape"],
         _dump=raw["dump"],
+        meta_args=[_instruction(item) for item in raw["meta_args"]],  # type: ignore[misc]
+        stages=stages,
     )

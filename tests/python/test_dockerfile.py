@@ -21,11 +21,50 @@ CASES = SHARED / "conformance" / "parser" / "cases"
 def test_dump_matches_upstream_result(case: str) -> None:
     text = (CASES / case / "Dockerfile").read_bytes().decode("utf-8")
     expected = (CASES / case / "result").read_bytes().decode("utf-8")
-    try:
-        result = dockwright.parse(text)
-    except dockwright.InstructionError:
-        pytest.skip("the case's instructions fail the check, so parse() raises")
-    assert result.dump() + "\n" == expected
+    assert dockwright.parse(text, check=False).dump() + "\n" == expected
+
+
+def test_unchecked_parse_keeps_unknown_instruction() -> None:
+    tree = dockwright.parse("FROM a\nFOO --x=1 bar\n", check=False)
+    assert type(tree) is dockwright.SyntaxTree
+    assert tree.dump() == '(from "a")\n(foo ["--x=1"] "")'
+    foo = tree.nodes[1]
+    assert foo.keyword == "FOO"
+    assert foo.flags == ["--x=1"]
+    assert foo.arguments == [""]
+    assert foo.start_line == 2
+    assert foo.end_line == 2
+    assert foo.original == "FOO --x=1 bar"
+
+
+def test_syntax_nodes_have_fields() -> None:
+    tree = dockwright.parse(
+        '# syntax=x\n# about a\nFROM a\nONBUILD RUN ["b"]\nCOPY <<EOF /c\nd\nEOF\n', check=False
+    )
+    assert [(d.name, d.value, d.line) for d in tree.directives] == [("syntax", "x", 1)]
+    from_, onbuild, copy = tree.nodes
+    assert from_.comments == ["syntax=x", "about a"]
+    assert from_.arguments == ["a"]
+    assert from_.trigger is None
+    assert onbuild.arguments == []
+    assert onbuild.trigger is not None
+    assert onbuild.trigger.keyword == "RUN"
+    assert onbuild.trigger.arguments == ["b"]
+    assert onbuild.trigger.json is True
+    assert copy.heredocs == [dockwright.dockerfile.Heredoc(name="EOF", content="d\n")]
+    assert copy.start_line == 5
+    assert copy.end_line == 7
+
+
+def test_checked_parse_has_nodes() -> None:
+    df = dockwright.parse("FROM a\nENV k=v\n")
+    assert isinstance(df, dockwright.SyntaxTree)
+    assert [node.arguments for node in df.nodes] == [["a"], ["k", "v", "="]]
+
+
+def test_unchecked_parse_still_raises_parse_error() -> None:
+    with pytest.raises(dockwright.ParseError):
+        dockwright.parse("FROM a\nENV PATH\n", check=False)
 
 
 def test_stages_and_typed_instructions() -> None:

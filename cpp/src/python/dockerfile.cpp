@@ -144,7 +144,20 @@ py::dict from_dict(const from_instruction& from) {
         "from", from);
 }
 
-py::dict parse_to_dict(std::string_view text, std::optional<std::string> escape, bool classic) {
+py::dict node_dict(const ast_node& node) {
+    py::list trigger;
+    for (const ast_node& wrapped : node.trigger)
+        trigger.append(node_dict(wrapped));
+    return py::dict(py::arg("keyword") = node.keyword, py::arg("flags") = node.flags,
+                    py::arg("arguments") = node.arguments, py::arg("trigger") = trigger,
+                    py::arg("heredocs") = heredoc_list(node.heredocs),
+                    py::arg("comments") = node.comments, py::arg("original") = node.original,
+                    py::arg("json") = node.json, py::arg("start_line") = node.start_line,
+                    py::arg("end_line") = node.end_line);
+}
+
+py::dict parse_to_dict(std::string_view text, std::optional<std::string> escape, bool classic,
+                       bool check) {
     parse_options options;
     options.dialect = classic ? dockerfile_dialect::classic : dockerfile_dialect::buildkit;
     if (escape) {
@@ -154,19 +167,29 @@ py::dict parse_to_dict(std::string_view text, std::optional<std::string> escape,
         options.escape = escape->front();
     }
     const dockerfile_ast ast = parse_dockerfile(text, options);
-    const dockerfile checked = check_instructions(ast, {options.file, options.dialect});
 
-    py::list meta_args;
-    for (const arg_instruction& arg : checked.meta_args)
-        meta_args.append(instruction_dict(arg));
-    py::list stages;
-    for (const build_stage& stage : checked.stages) {
-        py::list body;
-        for (const instruction& i : stage.instructions)
-            body.append(instruction_dict(i));
-        stages.append(
-            py::dict(py::arg("from") = from_dict(stage.from), py::arg("instructions") = body));
+    // Without the check, meta_args and stages are None so that Python can tell the two apart.
+    py::object meta_args = py::none();
+    py::object stages = py::none();
+    if (check) {
+        const dockerfile checked = check_instructions(ast, {options.file, options.dialect});
+        py::list checked_meta_args;
+        for (const arg_instruction& arg : checked.meta_args)
+            checked_meta_args.append(instruction_dict(arg));
+        py::list checked_stages;
+        for (const build_stage& stage : checked.stages) {
+            py::list body;
+            for (const instruction& i : stage.instructions)
+                body.append(instruction_dict(i));
+            checked_stages.append(
+                py::dict(py::arg("from") = from_dict(stage.from), py::arg("instructions") = body));
+        }
+        meta_args = std::move(checked_meta_args);
+        stages = std::move(checked_stages);
     }
+    py::list nodes;
+    for (const ast_node& node : ast.children)
+        nodes.append(node_dict(node));
     py::list directives;
     for (const parser_directive& d : ast.directives) {
         directives.append(py::dict(py::arg("name") = d.name, py::arg("value") = d.value,
@@ -179,8 +202,8 @@ py::dict parse_to_dict(std::string_view text, std::optional<std::string> escape,
     }
     const dump_style style = classic ? dump_style::classic : dump_style::buildkit;
     return py::dict(py::arg("meta_args") = meta_args, py::arg("stages") = stages,
-                    py::arg("directives") = directives, py::arg("warnings") = warnings,
-                    py::arg("escape") = std::string(1, ast.escape),
+                    py::arg("nodes") = nodes, py::arg("directives") = directives,
+                    py::arg("warnings") = warnings, py::arg("escape") = std::string(1, ast.escape),
                     py::arg("dump") = dump_ast(ast, style));
 }
 
@@ -188,8 +211,9 @@ py::dict parse_to_dict(std::string_view text, std::optional<std::string> escape,
 
 void register_dockerfile(py::module_& m) {
     m.def("parse_dockerfile", &parse_to_dict, py::arg("text"), py::arg("escape") = py::none(),
-          py::arg("classic") = false,
-          "Parse and check a Dockerfile; returns its stages, directives, warnings and dump.");
+          py::arg("classic") = false, py::arg("check") = true,
+          "Parse a Dockerfile and, when check is true, check its instructions; returns its "
+          "syntax-tree nodes, directives, warnings and dump, and with the check its stages.");
 }
 
 }  // namespace dockwright::python

@@ -93,7 +93,7 @@ bool for_each_shell_word(std::string_view line, bool raw_quotes, bool raw_escape
     return true;
 }
 
-/// The number of leading ASCII digits of `word`.
+/// Counts the leading ASCII digits of `word`.
 std::size_t count_leading_digits(std::string_view word) noexcept {
     std::size_t digits = 0;
     while (digits < word.size() && word[digits] >= '0' && word[digits] <= '9')

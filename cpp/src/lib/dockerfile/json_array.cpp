@@ -184,8 +184,8 @@ json_array_status json_array_reader::read(std::vector<std::string>& words) {
     ++pos_;
     bool only_strings = true;
     std::vector<std::string> result;
-    // Room for one element more than the commas before the first `]`, at most 16: exact for a
-    // flat array of strings without commas in them, and only a hint otherwise.
+    // Reserve one element more than the commas before the first `]`, up to 16. That is exact
+    // for a flat array of strings without commas in them and only a hint otherwise.
     const std::size_t first_close = std::min(text_.find(']'), text_.size());
     const auto commas = std::count(text_.begin(), text_.begin() + first_close, ',');
     result.reserve(std::min<std::size_t>(static_cast<std::size_t>(commas) + 1, 16));

@@ -19,13 +19,13 @@ constexpr bool is_space_byte(char c) noexcept {
     return is_space(static_cast<unsigned char>(c));
 }
 
-/// The white space of Docker's reWhitespace, `[\t\v\f\r ]`.
+/// Whether `c` is white space for Docker's reWhitespace, `[\t\v\f\r ]`.
 constexpr bool is_blank(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
-/// Returns the end of the run of ASCII bytes from `pos` on for which `ordinary` holds. The
-/// scanners below copy such bytes unchanged, so they append a whole run at once.
+/// Returns the end of the run of ASCII bytes from `pos` on for which `ordinary` returns true.
+/// The scanners below copy such bytes unchanged, so they append a whole run at once.
 template <typename Predicate>
 std::size_t ascii_run_end(std::string_view text, std::size_t pos, Predicate ordinary) noexcept {
     while (pos < text.size() && static_cast<unsigned char>(text[pos]) < 0x80 &&
@@ -35,9 +35,9 @@ std::size_t ascii_run_end(std::string_view text, std::size_t pos, Predicate ordi
     return pos;
 }
 
-/// Estimates the number of words in `text` to reserve room for them: one more than the runs of
-/// ASCII white space, at most 16. Quotes make it too high and other white space too low; either
-/// costs only a spare slot or a reallocation.
+/// Estimates the number of words in `text` as one more than its runs of ASCII white space, at
+/// most 16, for reserving room. Quotes make the estimate too high and other white space too
+/// low, which costs only a spare slot or a reallocation.
 std::size_t estimate_word_count(std::string_view text) noexcept {
     constexpr std::size_t max_estimate = 16;
     std::size_t count = 1;

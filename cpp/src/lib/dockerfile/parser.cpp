@@ -69,7 +69,7 @@ bool is_comment(std::string_view line, dockerfile_dialect dialect) noexcept {
     return !trimmed.empty() && trimmed.front() == '#';
 }
 
-/// The white space of Go's regexp `\s`: `[\t\n\f\r ]`.
+/// Whether `c` is white space for Go's regexp `\s`, `[\t\n\f\r ]`.
 constexpr bool is_regexp_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
