@@ -4,6 +4,7 @@
 #include <charconv>
 #include <dockwright/dockerfile/detail/go_duration.hpp>
 #include <dockwright/dockerfile/detail/go_text.hpp>
+#include <dockwright/dockerfile/detail/instruction_flags.hpp>
 #include <dockwright/dockerfile/detail/utf8.hpp>
 #include <dockwright/dockerfile/dump.hpp>
 #include <dockwright/dockerfile/instructions.hpp>
@@ -13,18 +14,11 @@ namespace dockwright {
 
 namespace {
 
-/// A failed check before the line prefix is added.
-struct check_failure {
-    std::string reason;
-    std::string value;
-    std::string docker_message;
-};
+using detail::check_failure;
+using detail::flag_set;
+using detail::reject;
 
-[[noreturn]] void reject(std::string reason, std::string value, std::string docker_message) {
-    throw check_failure{std::move(reason), std::move(value), std::move(docker_message)};
-}
-
-/// The white space of Go's regexp `\s`.
+/// Whether `c` is white space for Go's regexp `\s`.
 constexpr bool is_regexp_space(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
@@ -35,89 +29,6 @@ std::string upper(std::string_view text) {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 0x20);
     }
     return out;
-}
-
-/// Docker's BFlags: the flags an instruction accepts, filled from the node's raw flag words.
-class flag_set {
-  public:
-    enum class kind { boolean, string, strings };
-
-    explicit flag_set(std::vector<std::string> words) : words_(std::move(words)) {}
-
-    void add(std::string name, kind type) { flags_[std::move(name)].type = type; }
-
-    void parse();
-
-    [[nodiscard]] std::string string(const std::string& name) const {
-        const auto found = flags_.find(name);
-        return found == flags_.end() ? std::string() : found->second.value;
-    }
-    [[nodiscard]] std::vector<std::string> strings(const std::string& name) const {
-        const auto found = flags_.find(name);
-        return found == flags_.end() ? std::vector<std::string>() : found->second.values;
-    }
-    [[nodiscard]] std::optional<bool> boolean(const std::string& name) const {
-        const auto found = flags_.find(name);
-        if (found == flags_.end() || !found->second.used) return std::nullopt;
-        return found->second.value == "true";
-    }
-
-  private:
-    struct entry {
-        kind type = kind::string;
-        bool used = false;
-        std::string value;
-        std::vector<std::string> values;
-    };
-
-    std::vector<std::string> words_;
-    std::map<std::string, entry> flags_;
-};
-
-void flag_set::parse() {
-    for (const std::string& word : words_) {
-        if (word.rfind("--", 0) != 0) {
-            reject("flag does not start with --", word, "Arg should start with -- : " + word);
-        }
-        if (word == "--") return;
-        std::string name = word.substr(2);
-        std::string value;
-        const std::size_t equals = name.find('=');
-        if (equals != std::string::npos) {
-            value = name.substr(equals + 1);
-            name.resize(equals);
-        }
-        const auto found = flags_.find(name);
-        if (found == flags_.end()) reject("unknown flag", name, "Unknown flag: " + name);
-        entry& flag = found->second;
-        if (flag.used && flag.type != kind::strings) {
-            reject("flag given more than once", name, "Duplicate flag specified: " + name);
-        }
-        flag.used = true;
-        if (flag.type == kind::boolean) {
-            if (equals != std::string::npos && value.empty()) {
-                reject("missing value for flag", name, "Missing a value on flag: " + name);
-            }
-            const std::string lower = detail::go_to_lower(value);
-            if (lower.empty() || lower == "true") {
-                flag.value = "true";
-            } else if (lower == "false") {
-                flag.value = "false";
-            } else {
-                reject("invalid boolean value for flag --" + name, value,
-                       "Expecting boolean value for flag " + name + ", not: " + value);
-            }
-            continue;
-        }
-        if (equals == std::string::npos) {
-            reject("missing value for flag", name, "Missing a value on flag: " + name);
-        }
-        if (flag.type == kind::string) {
-            flag.value = value;
-        } else {
-            flag.values.push_back(value);
-        }
-    }
 }
 
 /// What one node offers the converters: its arguments (Docker's nodeArgs) and flags.
