@@ -1,0 +1,50 @@
+// Human-readable durations and sizes as the docker CLI prints them.
+#include "human_units.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace dockwright::cli {
+
+std::string human_duration(std::int64_t seconds) {
+    if (seconds < 1) return "Less than a second";
+    if (seconds == 1) return "1 second";
+    if (seconds < 60) return std::to_string(seconds) + " seconds";
+    const std::int64_t minutes = seconds / 60;
+    if (minutes == 1) return "About a minute";
+    if (minutes < 60) return std::to_string(minutes) + " minutes";
+    const auto hours = static_cast<std::int64_t>(static_cast<double>(seconds) / 3600.0 + 0.5);
+    if (hours == 1) return "About an hour";
+    if (hours < 48) return std::to_string(hours) + " hours";
+    if (hours < 24 * 7 * 2) return std::to_string(hours / 24) + " days";
+    if (hours < 24 * 30 * 2) return std::to_string(hours / 24 / 7) + " weeks";
+    if (hours < 24 * 365 * 2) return std::to_string(hours / 24 / 30) + " months";
+    return std::to_string(seconds / 3600 / 24 / 365) + " years";
+}
+
+std::string human_size(double bytes, int precision) {
+    static constexpr std::array<const char*, 9> units = {"B",  "kB", "MB", "GB", "TB",
+                                                         "PB", "EB", "ZB", "YB"};
+    std::size_t unit = 0;
+    while (bytes >= 1000.0 && unit + 1 < units.size()) {
+        bytes /= 1000.0;
+        ++unit;
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*g%s", precision, bytes, units[unit]);
+    return text;
+}
+
+std::string ellipsis(const std::string& text, std::size_t width) {
+    std::size_t count = 0;
+    std::size_t cut = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+        if (count == width - 1) cut = i;
+        ++count;
+    }
+    if (count <= width) return text;
+    return text.substr(0, cut) + "…";
+}
+
+}  // namespace dockwright::cli

@@ -1,0 +1,20 @@
+// Human-readable durations and sizes as the docker CLI prints them (docker/go-units).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace dockwright::cli {
+
+/// Formats an age as go-units' HumanDuration: `Less than a second`, `5 minutes`, `2 days`.
+std::string human_duration(std::int64_t seconds);
+
+/// Formats a byte count with decimal units and `precision` significant digits, as go-units'
+/// HumanSizeWithPrecision: `2MB`, `1.997MB`, `512B`.
+std::string human_size(double bytes, int precision = 3);
+
+/// Shortens `text` to `width` characters (code points), the last one `…`, as docker's
+/// Ellipsis does.
+std::string ellipsis(const std::string& text, std::size_t width);
+
+}  // namespace dockwright::cli

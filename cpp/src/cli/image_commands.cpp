@@ -1,0 +1,356 @@
+// `dockwright images`, `inspect`, `history`, `tag`, `rmi`, `prune` and `store verify`.
+#include <unistd.h>
+
+#include <dockwright/core/json.hpp>
+#include <dockwright/core/time.hpp>
+#include <dockwright/store/store.hpp>
+#include <iostream>
+#include <map>
+
+#include "commands.hpp"
+#include "human_units.hpp"
+
+namespace dockwright::cli {
+
+namespace {
+
+std::size_t display_width(const std::string& text) {
+    std::size_t count = 0;
+    for (unsigned char c : text)
+        count += (c & 0xC0) != 0x80;
+    return count;
+}
+
+/// Prints rows aligned like Go's tabwriter with docker's settings (minimum width 10,
+/// padding 3); the last column is not padded.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i + 1 < row.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(10);
+            widths[i] = std::max(widths[i], display_width(row[i]) + 3);
+        }
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line.append(widths[i] - display_width(row[i]), ' ');
+        }
+        std::cout << line << '\n';
+    }
+}
+
+std::string age(const std::string& created) {
+    try {
+        const auto then = timestamp::parse(created);
+        return human_duration(timestamp::now().unix_seconds() - then.unix_seconds()) + " ago";
+    } catch (const error&) {
+        return "N/A";
+    }
+}
+
+void list_images(bool quiet, bool no_trunc, bool all) {
+    (void)all;
+    store images_store(store::default_root());
+    std::vector<std::vector<std::string>> rows;
+    if (!quiet) rows.push_back({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
+    for (const auto& record : images_store.images()) {
+        const std::string id = no_trunc ? record.id.str() : record.id.short_id();
+        if (quiet) {
+            std::cout << id << '\n';
+            continue;
+        }
+        const std::string created = age(record.created);
+        const std::string size = human_size(static_cast<double>(record.size));
+        if (record.references.empty()) {
+            rows.push_back({"<none>", "<none>", id, created, size});
+            continue;
+        }
+        for (const auto& name : record.references) {
+            const reference parsed = reference::parse(name);
+            rows.push_back(
+                {parsed.familiar_name(), parsed.tag().value_or("<none>"), id, created, size});
+        }
+    }
+    if (!quiet) print_table(rows);
+}
+
+/// Writes a JSON value indented by four spaces per level, members in document order.
+void indent_json(std::string& out, const json::value& value, int depth) {
+    const std::string pad(static_cast<std::size_t>(depth + 1) * 4, ' ');
+    const std::string close(static_cast<std::size_t>(depth) * 4, ' ');
+    switch (value.kind()) {
+        case json::kind::null:
+            out += "null";
+            break;
+        case json::kind::boolean:
+            out += value.boolean() ? "true" : "false";
+            break;
+        case json::kind::number:
+            out += value.text();
+            break;
+        case json::kind::string:
+            json::append_string(out, value.text());
+            break;
+        case json::kind::array:
+            if (value.items().empty()) {
+                out += "[]";
+                break;
+            }
+            out += "[\n";
+            for (std::size_t i = 0; i < value.items().size(); ++i) {
+                out += pad;
+                indent_json(out, value.items()[i], depth + 1);
+                out += i + 1 < value.items().size() ? ",\n" : "\n";
+            }
+            out += close + "]";
+            break;
+        case json::kind::object:
+            if (value.members().empty()) {
+                out += "{}";
+                break;
+            }
+            out += "{\n";
+            for (std::size_t i = 0; i < value.members().size(); ++i) {
+                out += pad;
+                json::append_string(out, value.members()[i].first);
+                out += ": ";
+                indent_json(out, value.members()[i].second, depth + 1);
+                out += i + 1 < value.members().size() ? ",\n" : "\n";
+            }
+            out += close + "}";
+            break;
+    }
+}
+
+std::string json_string(std::string_view text) {
+    std::string out;
+    json::append_string(out, text);
+    return out;
+}
+
+/// Builds the document of docker's image inspect (Docker Engine API 1.41, ImageInspect).
+std::string inspect_document(const store& source, const image_record& record) {
+    const image config = source.config(record.id);
+    std::string text = "{\"Id\":" + json_string(record.id.str()) + ",\"RepoTags\":[";
+    bool first = true;
+    for (const auto& name : record.references) {
+        const reference parsed = reference::parse(name);
+        if (!parsed.tag()) continue;
+        text += (first ? "" : ",") + json_string(parsed.familiar());
+        first = false;
+    }
+    text += "],\"RepoDigests\":[";
+    first = true;
+    for (const auto& name : record.references) {
+        const reference parsed = reference::parse(name);
+        if (!parsed.digest()) continue;
+        text += (first ? "" : ",") + json_string(parsed.familiar());
+        first = false;
+    }
+    text += "],\"Parent\":" + json_string(record.parent ? record.parent->str() : "");
+    text += ",\"Comment\":" + json_string(config.comment);
+    text += ",\"Created\":" + json_string(config.created.str());
+    text += ",\"Container\":" + json_string(config.container);
+    text += ",\"ContainerConfig\":" + to_json(config.container_config);
+    text += ",\"DockerVersion\":" + json_string(config.docker_version);
+    text += ",\"Author\":" + json_string(config.author);
+    text += ",\"Config\":" + (config.config ? to_json(*config.config) : std::string("null"));
+    text += ",\"Architecture\":" + json_string(config.architecture);
+    if (!config.variant.empty()) text += ",\"Variant\":" + json_string(config.variant);
+    text += ",\"Os\":" + json_string(config.os);
+    if (!config.os_version.empty()) text += ",\"OsVersion\":" + json_string(config.os_version);
+    text += ",\"Size\":" + std::to_string(record.size);
+    text += ",\"VirtualSize\":" + std::to_string(record.size);
+    text += ",\"GraphDriver\":{\"Data\":null,\"Name\":\"dockwright\"}";
+    text += ",\"RootFS\":{\"Type\":\"layers\"";
+    if (!record.diff_ids.empty()) {
+        text += ",\"Layers\":[";
+        for (std::size_t i = 0; i < record.diff_ids.size(); ++i) {
+            text += (i > 0 ? "," : "") + json_string(record.diff_ids[i].str());
+        }
+        text += "]";
+    }
+    text += "},\"Metadata\":{\"LastTagTime\":\"0001-01-01T00:00:00Z\"}}";
+    return text;
+}
+
+void inspect_images(const std::vector<std::string>& names) {
+    store source(store::default_root());
+    std::vector<std::string> documents;
+    std::vector<std::string> missing;
+    for (const auto& name : names) {
+        const auto found = source.find(name);
+        if (!found) {
+            missing.push_back(name);
+            continue;
+        }
+        documents.push_back(inspect_document(source, *found));
+    }
+    std::string all = "[";
+    for (std::size_t i = 0; i < documents.size(); ++i)
+        all += (i > 0 ? "," : "") + documents[i];
+    all += "]";
+    std::string out;
+    indent_json(out, json::parse(all), 0);
+    std::cout << out << '\n';
+    if (!missing.empty()) {
+        for (const auto& name : missing)
+            std::cerr << "Error: No such image: " << name << '\n';
+        throw image_not_found_error(missing.front());
+    }
+}
+
+void show_history(const std::string& name, bool no_trunc, bool quiet) {
+    store source(store::default_root());
+    const image_record record = source.resolve(name);
+    const image config = source.config(record.id);
+    // An entry gets an image ID when it is the last step of this image or of an ancestor.
+    std::map<std::size_t, digest> owners;
+    for (std::optional<digest> current = record.id; current;) {
+        const auto found = source.find(current->str());
+        if (!found) break;
+        owners.emplace(source.config(found->id).history.size() - 1, found->id);
+        current = found->parent;
+    }
+    std::vector<std::vector<std::string>> rows;
+    if (!quiet) rows.push_back({"IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"});
+    std::size_t layer = 0;
+    std::vector<std::uint64_t> sizes(config.history.size(), 0);
+    for (std::size_t i = 0; i < config.history.size(); ++i) {
+        if (config.history[i].empty_layer) continue;
+        if (layer < record.diff_ids.size()) sizes[i] = source.layer(record.diff_ids[layer]).size;
+        ++layer;
+    }
+    for (std::size_t n = config.history.size(); n-- > 0;) {
+        const auto& entry = config.history[n];
+        const auto owner = owners.find(n);
+        std::string id = "<missing>";
+        if (owner != owners.end()) id = no_trunc ? owner->second.str() : owner->second.short_id();
+        if (quiet) {
+            std::cout << id << '\n';
+            continue;
+        }
+        std::string created_by = entry.created_by;
+        for (auto& c : created_by) {
+            if (c == '\t') c = ' ';
+        }
+        if (!no_trunc) created_by = ellipsis(created_by, 45);
+        rows.push_back({id, age(entry.created.str()), created_by,
+                        human_size(static_cast<double>(sizes[n])), entry.comment});
+    }
+    if (!quiet) print_table(rows);
+}
+
+}  // namespace
+
+void add_image_commands(CLI::App& app) {
+    {
+        auto* command = app.add_subcommand("images", "List the images in the store");
+        auto quiet = std::make_shared<bool>(false);
+        auto no_trunc = std::make_shared<bool>(false);
+        auto all = std::make_shared<bool>(false);
+        command->add_flag("-q,--quiet", *quiet, "Print only the image IDs");
+        command->add_flag("--no-trunc", *no_trunc, "Print full image IDs");
+        command->add_flag("-a,--all", *all, "Accepted for docker compatibility; no effect");
+        command->callback([=] { list_images(*quiet, *no_trunc, *all); });
+    }
+    {
+        auto* command = app.add_subcommand("inspect", "Print the details of images as JSON");
+        auto names = std::make_shared<std::vector<std::string>>();
+        command->add_option("IMAGE", *names, "Image references or IDs")->required();
+        command->callback([=] { inspect_images(*names); });
+    }
+    {
+        auto* command = app.add_subcommand("history", "Show the history of an image");
+        auto name = std::make_shared<std::string>();
+        auto no_trunc = std::make_shared<bool>(false);
+        auto quiet = std::make_shared<bool>(false);
+        command->add_option("IMAGE", *name, "Image reference or ID")->required();
+        command->add_flag("--no-trunc", *no_trunc, "Do not shorten IDs and commands");
+        command->add_flag("-q,--quiet", *quiet, "Print only the image IDs");
+        command->callback([=] { show_history(*name, *no_trunc, *quiet); });
+    }
+    {
+        auto* command = app.add_subcommand("tag", "Give an image a further reference");
+        auto source_name = std::make_shared<std::string>();
+        auto target_name = std::make_shared<std::string>();
+        command->add_option("SOURCE", *source_name, "Image reference or ID")->required();
+        command->add_option("TARGET", *target_name, "New reference, NAME[:TAG]")->required();
+        command->callback([=] {
+            store target(store::default_root());
+            const reference name = reference::parse_tagged(*target_name);
+            if (name.digest()) {
+                throw invalid_value_error("reference", *target_name,
+                                          "a tag cannot contain a digest");
+            }
+            target.tag(target.resolve(*source_name).id, name);
+        });
+    }
+    {
+        auto* command = app.add_subcommand("rmi", "Remove images or references");
+        auto names = std::make_shared<std::vector<std::string>>();
+        auto force = std::make_shared<bool>(false);
+        command->add_option("IMAGE", *names, "Image references or IDs")->required();
+        command->add_flag("-f,--force", *force,
+                          "Remove an image with children or several references");
+        command->callback([=] {
+            store target(store::default_root());
+            bool failed = false;
+            for (const auto& name : *names) {
+                try {
+                    for (const auto& line : target.remove(name, *force)) {
+                        std::cout << line << '\n';
+                    }
+                } catch (const store_error& e) {
+                    std::cerr << "Error: " << e.what() << '\n';
+                    failed = true;
+                }
+            }
+            if (failed) throw store_error("rmi", "some images could not be removed");
+        });
+    }
+    {
+        auto* command = app.add_subcommand(
+            "prune", "Remove dangling images and every unused blob, layer and snapshot");
+        auto keep_images = std::make_shared<bool>(false);
+        command->add_flag("--blobs-only", *keep_images,
+                          "Keep dangling images; collect only unused blobs and snapshots");
+        command->callback([=] {
+            store target(store::default_root());
+            const prune_report report = target.prune(!*keep_images);
+            if (!report.images.empty()) {
+                std::cout << "Deleted Images:\n";
+                for (const auto& id : report.images)
+                    std::cout << "deleted: " << id << '\n';
+                std::cout << '\n';
+            }
+            std::cout << "Deleted blobs: " << report.blobs << ", snapshots: " << report.snapshots
+                      << ", temporary files: " << report.temporary_files << '\n';
+            std::cout << "Total reclaimed space: "
+                      << human_size(static_cast<double>(report.bytes), 4) << '\n';
+        });
+    }
+    {
+        auto* group = app.add_subcommand("store", "Maintain the image store");
+        group->require_subcommand(1);
+        auto* verify = group->add_subcommand(
+            "verify", "Recompute every digest and check the database against the blobs");
+        verify->callback([] {
+            store target(store::default_root());
+            const auto problems = target.verify();
+            for (const auto& problem : problems) {
+                std::cout << problem.subject << ": " << problem.problem << '\n';
+            }
+            if (!problems.empty()) {
+                throw store_error(target.root().string(),
+                                  std::to_string(problems.size()) + " problems found");
+            }
+            std::cout << "store " << target.root().string() << " is consistent ("
+                      << target.images().size() << " images)\n";
+        });
+    }
+}
+
+}  // namespace dockwright::cli

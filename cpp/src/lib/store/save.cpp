@@ -1,0 +1,463 @@
+// save_archive(): the docker-archive layout of docker save (Docker 20.10) and OCI layouts.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "dockwright/core/json.hpp"
+#include "dockwright/layer/tar_writer.hpp"
+#include "dockwright/store/archive.hpp"
+#include "files.hpp"
+
+namespace dockwright {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// An image to save with the references (familiar form) to record for it.
+struct selected_image {
+    image_record record;
+    std::vector<reference> references;
+};
+
+std::vector<selected_image> select_images(const store& source, std::span<const std::string> names) {
+    std::vector<selected_image> selected;
+    auto add = [&](const image_record& record, std::optional<reference> name) {
+        auto found = std::find_if(selected.begin(), selected.end(),
+                                  [&](const auto& s) { return s.record.id == record.id; });
+        if (found == selected.end()) {
+            selected.push_back(selected_image{record, {}});
+            found = selected.end() - 1;
+        }
+        if (name && std::find(found->references.begin(), found->references.end(), *name) ==
+                        found->references.end()) {
+            found->references.push_back(*name);
+        }
+    };
+    for (const auto& text : names) {
+        std::optional<reference> parsed;
+        try {
+            parsed = reference::parse(text);
+        } catch (const invalid_value_error&) {
+        }
+        if (parsed && !parsed->tag() && !parsed->digest()) {
+            // A bare repository name selects every tag of it, as docker save does.
+            const auto tags = source.repository_tags(parsed->name());
+            for (const auto& [tag, id] : tags)
+                add(source.get(id), tag);
+            if (!tags.empty()) continue;
+        }
+        const image_record record = source.resolve(text);
+        const bool by_reference =
+            parsed && std::find(record.references.begin(), record.references.end(),
+                                reference::parse_tagged(text).str()) != record.references.end();
+        add(record, by_reference && !parsed->digest() ? std::optional(reference::parse_tagged(text))
+                                                      : std::nullopt);
+    }
+    return selected;
+}
+
+/// Rounds a config time to whole seconds as Go's tar writer does for headers.
+std::int64_t header_seconds(const timestamp& created) {
+    std::int64_t seconds = created.unix_seconds();
+    if (created.nanoseconds() >= 500'000'000) ++seconds;
+    return seconds;
+}
+
+/// The destination of the archive: a temporary file renamed into place, or standard output.
+class output_file {
+  public:
+    explicit output_file(const fs::path& path) : path_(path) {
+        if (path == "-") {
+            fd_ = STDOUT_FILENO;
+            return;
+        }
+        temp_ = path.string() + detail::unique_name(".tmp-");
+        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd_ < 0)
+            throw store_error(path.string(), std::string("cannot create: ") + std::strerror(errno));
+    }
+    output_file(const output_file&) = delete;
+    output_file& operator=(const output_file&) = delete;
+    ~output_file() {
+        if (!temp_.empty() && fd_ >= 0) {
+            ::close(fd_);
+            ::unlink(temp_.c_str());
+        }
+    }
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    void commit() {
+        if (temp_.empty()) return;
+        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+            fd_ = -1;
+            ::unlink(temp_.c_str());
+            throw store_error(path_.string(), std::string("write failed: ") + std::strerror(errno));
+        }
+        fd_ = -1;
+        if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+            ::unlink(temp_.c_str());
+            throw store_error(path_.string(),
+                              std::string("cannot rename into place: ") + std::strerror(errno));
+        }
+    }
+
+  private:
+    fs::path path_;
+    fs::path temp_;
+    int fd_ = -1;
+};
+
+/// Writes tar entries owned by root, as docker save's archive does.
+class archive_writer {
+  public:
+    explicit archive_writer(int fd) : sink_(fd), tar_(sink_) {}
+
+    void directory(const std::string& name, std::int64_t mtime) {
+        tar_.write_header(entry(name + "/", layer::entry_type::directory, 040755, 0, mtime));
+    }
+    void file(const std::string& name, std::string_view bytes, std::int64_t mtime) {
+        tar_.write_header(entry(name, layer::entry_type::regular, 0100644,
+                                static_cast<std::int64_t>(bytes.size()), mtime));
+        tar_.write_data(std::as_bytes(std::span(bytes)));
+    }
+    void symlink(const std::string& name, const std::string& target, std::int64_t mtime) {
+        auto header = entry(name, layer::entry_type::symlink, 0120777, 0, mtime);
+        header.linkname = target;
+        tar_.write_header(header);
+    }
+    void file_from(const std::string& name, const fs::path& source, std::int64_t mtime) {
+        const int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            throw store_error(source.string(), std::string("cannot open: ") + std::strerror(errno));
+        struct stat info {};
+        ::fstat(fd, &info);
+        tar_.write_header(entry(name, layer::entry_type::regular, 0100644, info.st_size, mtime));
+        std::vector<std::byte> buffer(1 << 20);
+        std::int64_t left = info.st_size;
+        while (left > 0) {
+            const ssize_t count = ::read(fd, buffer.data(), buffer.size());
+            if (count < 0 && errno == EINTR) continue;
+            if (count <= 0) {
+                ::close(fd);
+                throw store_error(source.string(), "read failed or file shrank");
+            }
+            const auto used = std::min<std::int64_t>(count, left);
+            tar_.write_data(std::span(buffer).first(static_cast<std::size_t>(used)));
+            left -= used;
+        }
+        ::close(fd);
+    }
+    void close() { tar_.close(); }
+
+  private:
+    static layer::tar_entry entry(const std::string& name, layer::entry_type type,
+                                  std::uint32_t mode, std::int64_t size, std::int64_t mtime) {
+        layer::tar_entry header;
+        header.name = name;
+        header.type = type;
+        header.mode = mode;
+        header.uname = "root";
+        header.gname = "root";
+        header.size = size;
+        header.mtime = mtime;
+        return header;
+    }
+
+    layer::fd_sink sink_;
+    layer::tar_writer tar_;
+};
+
+std::string json_string(std::string_view text) {
+    std::string out;
+    json::append_string(out, text);
+    return out;
+}
+
+void save_docker(const store& source, const std::vector<selected_image>& images, int fd) {
+    archive_writer out(fd);
+    struct pending_file {
+        enum class kind { directory, bytes, blob, symlink } type;
+        std::string data;
+        fs::path path;
+        std::int64_t mtime = 0;
+    };
+    std::map<std::string, pending_file> entries;
+    std::map<std::string, std::string> layer_paths;  // diff ID -> first layer.tar written
+    std::string manifest = "[";
+    std::map<std::string, std::map<std::string, std::string>> repositories;
+    for (const auto& selected : images) {
+        const std::string config_bytes = source.config_bytes(selected.record.id);
+        const image config = image_from_json(config_bytes);
+        if (selected.record.diff_ids.empty()) {
+            throw store_error(selected.record.id.str(), "empty export - not implemented");
+        }
+        const std::int64_t mtime = header_seconds(config.created);
+        const auto ids = legacy_layer_ids(config);
+        std::vector<std::string> layer_names;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            const std::string folder(ids[i].hex());
+            layer_names.push_back(folder + "/layer.tar");
+            if (entries.contains(folder)) continue;
+            v1_image legacy;
+            if (i + 1 == ids.size())
+                legacy = static_cast<const v1_image&>(config);
+            else
+                legacy.created = timestamp::from_unix(0);
+            legacy.extra.clear();
+            legacy.id = folder;
+            legacy.parent = i == 0 ? "" : std::string(ids[i - 1].hex());
+            legacy.os = config.os;
+            entries[folder] = {pending_file::kind::directory, {}, {}, mtime};
+            entries[folder + "/VERSION"] = {pending_file::kind::bytes, "1.0", {}, mtime};
+            entries[folder + "/json"] = {pending_file::kind::bytes, to_json(legacy), {}, mtime};
+            const digest& diff_id = selected.record.diff_ids[i];
+            if (const auto earlier = layer_paths.find(diff_id.str());
+                earlier != layer_paths.end()) {
+                entries[folder + "/layer.tar"] = {
+                    pending_file::kind::symlink, "../" + earlier->second, {}, mtime};
+            } else {
+                entries[folder + "/layer.tar"] = {
+                    pending_file::kind::blob, {}, source.blob_path(diff_id), mtime};
+                layer_paths[diff_id.str()] = folder + "/layer.tar";
+            }
+        }
+        const std::string config_name = std::string(selected.record.id.hex()) + ".json";
+        entries[config_name] = {pending_file::kind::bytes, config_bytes, {}, mtime};
+        if (manifest.size() > 1) manifest += ",";
+        manifest += "{\"Config\":" + json_string(config_name) + ",\"RepoTags\":";
+        if (selected.references.empty()) {
+            manifest += "null";
+        } else {
+            manifest += "[";
+            for (std::size_t r = 0; r < selected.references.size(); ++r) {
+                if (r > 0) manifest += ",";
+                manifest += json_string(selected.references[r].familiar());
+                repositories[selected.references[r].familiar_name()]
+                            [*selected.references[r].tag()] = std::string(ids.back().hex());
+            }
+            manifest += "]";
+        }
+        manifest += ",\"Layers\":[";
+        for (std::size_t l = 0; l < layer_names.size(); ++l) {
+            manifest += (l > 0 ? "," : "") + json_string(layer_names[l]);
+        }
+        manifest += "]}";
+    }
+    // Docker writes both documents with a trailing newline (json.Encoder).
+    manifest += "]\n";
+    entries["manifest.json"] = {pending_file::kind::bytes, manifest, {}, 0};
+    if (!repositories.empty()) {
+        std::string text = "{";
+        for (const auto& [name, tags] : repositories) {
+            if (text.size() > 1) text += ",";
+            text += json_string(name) + ":{";
+            bool first = true;
+            for (const auto& [tag, id] : tags) {
+                text += (first ? "" : ",") + json_string(tag) + ":" + json_string(id);
+                first = false;
+            }
+            text += "}";
+        }
+        text += "}\n";
+        entries["repositories"] = {pending_file::kind::bytes, text, {}, 0};
+    }
+    // The map's byte-wise order equals Go's filepath.Walk order for these names.
+    for (const auto& [name, pending] : entries) {
+        switch (pending.type) {
+            case pending_file::kind::directory:
+                out.directory(name, pending.mtime);
+                break;
+            case pending_file::kind::bytes:
+                out.file(name, pending.data, pending.mtime);
+                break;
+            case pending_file::kind::blob:
+                out.file_from(name, pending.path, pending.mtime);
+                break;
+            case pending_file::kind::symlink:
+                out.symlink(name, pending.data, pending.mtime);
+                break;
+        }
+    }
+    out.close();
+}
+
+/// The OCI documents of a set of images: blobs by digest and the index.
+struct oci_layout {
+    std::map<std::string, std::string> documents;  // digest -> bytes (configs, manifests)
+    std::map<std::string, fs::path> layers;        // digest -> blob file
+    std::string index;
+};
+
+oci_layout build_oci(const store& source, const std::vector<selected_image>& images) {
+    oci_layout layout;
+    std::string descriptors;
+    for (const auto& selected : images) {
+        const std::string config_bytes = source.config_bytes(selected.record.id);
+        const image config = image_from_json(config_bytes);
+        layout.documents[selected.record.id.str()] = config_bytes;
+        std::string manifest =
+            "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+            "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":" +
+            json_string(selected.record.id.str()) +
+            ",\"size\":" + std::to_string(config_bytes.size()) + "},\"layers\":[";
+        for (std::size_t i = 0; i < selected.record.diff_ids.size(); ++i) {
+            const auto& diff_id = selected.record.diff_ids[i];
+            const layer_record layer = source.layer(diff_id);
+            layout.layers[diff_id.str()] = source.blob_path(diff_id);
+            manifest += std::string(i > 0 ? "," : "") +
+                        "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":" +
+                        json_string(diff_id.str()) + ",\"size\":" + std::to_string(layer.size) +
+                        "}";
+        }
+        manifest += "]}";
+        const digest manifest_digest = digest::sha256_of(manifest);
+        layout.documents[manifest_digest.str()] = manifest;
+        std::string platform = "{\"architecture\":" + json_string(config.architecture) +
+                               ",\"os\":" + json_string(config.os);
+        if (!config.variant.empty()) platform += ",\"variant\":" + json_string(config.variant);
+        platform += "}";
+        auto descriptor = [&](const std::optional<reference>& name) {
+            std::string text =
+                "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":" +
+                json_string(manifest_digest.str()) + ",\"size\":" + std::to_string(manifest.size());
+            if (name) {
+                text +=
+                    ",\"annotations\":{\"io.containerd.image.name\":" + json_string(name->str()) +
+                    ",\"org.opencontainers.image.ref.name\":" + json_string(*name->tag()) + "}";
+            }
+            text += ",\"platform\":" + platform + "}";
+            if (!descriptors.empty()) descriptors += ",";
+            descriptors += text;
+        };
+        if (selected.references.empty()) descriptor(std::nullopt);
+        for (const auto& name : selected.references)
+            descriptor(name);
+    }
+    layout.index =
+        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+        "\"manifests\":[" +
+        descriptors + "]}";
+    return layout;
+}
+
+constexpr std::string_view oci_layout_file = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+void write_oci_tar(const oci_layout& layout, int fd) {
+    archive_writer out(fd);
+    out.directory("blobs", 0);
+    out.directory("blobs/sha256", 0);
+    std::map<std::string, const void*> order;
+    for (const auto& [id, bytes] : layout.documents)
+        order[id] = &bytes;
+    for (const auto& [id, path] : layout.layers)
+        order[id] = &path;
+    for (const auto& [id, ignored] : order) {
+        const std::string name = "blobs/sha256/" + std::string(digest::parse(id).hex());
+        if (const auto doc = layout.documents.find(id); doc != layout.documents.end()) {
+            out.file(name, doc->second, 0);
+        } else {
+            out.file_from(name, layout.layers.at(id), 0);
+        }
+    }
+    out.file("index.json", layout.index, 0);
+    out.file("oci-layout", oci_layout_file, 0);
+    out.close();
+}
+
+void write_file(const fs::path& path, std::string_view bytes) {
+    {
+        output_file out(path);
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t count = ::write(out.fd(), bytes.data() + done, bytes.size() - done);
+            if (count < 0 && errno == EINTR) continue;
+            if (count < 0)
+                throw store_error(path.string(),
+                                  std::string("write failed: ") + std::strerror(errno));
+            done += static_cast<std::size_t>(count);
+        }
+        out.commit();
+    }
+}
+
+void write_oci_directory(const oci_layout& layout, const fs::path& directory) {
+    fs::create_directories(directory / "blobs" / "sha256");
+    for (const auto& [id, bytes] : layout.documents) {
+        const fs::path path = directory / "blobs" / "sha256" / std::string(digest::parse(id).hex());
+        if (!fs::exists(path)) write_file(path, bytes);
+    }
+    for (const auto& [id, source] : layout.layers) {
+        const fs::path path = directory / "blobs" / "sha256" / std::string(digest::parse(id).hex());
+        if (fs::exists(path)) continue;
+        const fs::path temp = path.string() + detail::unique_name(".tmp-");
+        fs::copy_file(source, temp);
+        fs::rename(temp, path);
+    }
+    write_file(directory / "oci-layout", oci_layout_file);
+    // NOTE: an existing index.json is replaced, so images saved there before are dropped from
+    // the index although their blobs stay.
+    write_file(directory / "index.json", layout.index);
+}
+
+}  // namespace
+
+std::vector<digest> legacy_layer_ids(const image& config) {
+    const auto diff_ids = config.rootfs ? config.rootfs->diff_ids : std::vector<digest>{};
+    std::vector<digest> ids;
+    const auto chains = chain_ids(diff_ids);
+    for (std::size_t i = 0; i < diff_ids.size(); ++i) {
+        v1_image legacy;
+        if (i + 1 == diff_ids.size())
+            legacy = static_cast<const v1_image&>(config);
+        else
+            legacy.created = timestamp::from_unix(0);
+        legacy.extra.clear();
+        legacy.id.clear();
+        const std::string encoded = to_json(legacy);
+        const json::value parsed = json::parse(encoded);
+        std::map<std::string, std::string> members;
+        for (const auto& [key, value] : parsed.members()) {
+            members[key] = json::compact(
+                std::string_view(encoded).substr(value.begin(), value.end() - value.begin()));
+        }
+        members["layer_id"] = json_string(chains[i].str());
+        if (i > 0) members["parent"] = json_string(ids.back().str());
+        std::string text = "{";
+        for (const auto& [key, value] : members) {
+            if (text.size() > 1) text += ",";
+            text += json_string(key) + ":" + value;
+        }
+        text += "}";
+        ids.push_back(digest::sha256_of(text));
+    }
+    return ids;
+}
+
+void save_archive(const store& source, std::span<const std::string> names, const fs::path& output,
+                  archive_format format) {
+    if (names.empty()) throw store_error("save", "no image given");
+    const auto images = select_images(source, names);
+    if (format == archive_format::oci) {
+        const oci_layout layout = build_oci(source, images);
+        std::error_code ignored;
+        const std::string text = output.string();
+        if (output != "-" && (fs::is_directory(output, ignored) || text.ends_with('/'))) {
+            write_oci_directory(layout, output);
+            return;
+        }
+        output_file out(output);
+        write_oci_tar(layout, out.fd());
+        out.commit();
+        return;
+    }
+    output_file out(output);
+    save_docker(source, images, out.fd());
+    out.commit();
+}
+
+}  // namespace dockwright

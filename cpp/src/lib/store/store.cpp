@@ -1,0 +1,776 @@
+// The store: blob files, the metadata database, lookups, tags, removal, prune and verify.
+#include "dockwright/store/store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "dockwright/core/time.hpp"
+#include "dockwright/layer/apply.hpp"
+#include "dockwright/layer/layer_error.hpp"
+#include "files.hpp"
+#include "sqlite.hpp"
+
+namespace dockwright {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS layers(
+    diff_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    compressed_digest TEXT,
+    compressed_size INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS images(
+    id TEXT PRIMARY KEY,
+    parent TEXT,
+    created TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    added TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS image_layers(
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    diff_id TEXT NOT NULL REFERENCES layers(diff_id),
+    PRIMARY KEY(image_id, position));
+CREATE TABLE IF NOT EXISTS refs(
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS snapshots(
+    chain_id TEXT PRIMARY KEY,
+    parent TEXT,
+    top_diff_id TEXT NOT NULL,
+    created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS build_cache(
+    cache_key TEXT PRIMARY KEY,
+    image_id TEXT REFERENCES images(id) ON DELETE CASCADE,
+    created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS images_parent ON images(parent);
+CREATE INDEX IF NOT EXISTS refs_image ON refs(image_id);
+CREATE INDEX IF NOT EXISTS image_layers_diff ON image_layers(diff_id);
+)sql";
+
+bool is_lower_hex(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+    });
+}
+
+std::optional<digest> optional_digest(const std::optional<std::string>& text) {
+    if (!text || text->empty()) return std::nullopt;
+    return digest::parse(*text);
+}
+
+}  // namespace
+
+struct store::database {
+    explicit database(const fs::path& path) : connection(path.string()) {
+        sqlite3_busy_timeout(connection.get(), 60000);
+        // Switching to WAL needs a moment of exclusive access, which a concurrent opener
+        // may hold; the busy handler covers it, the loop covers SQLITE_BUSY returned early.
+        for (int attempt = 0;; ++attempt) {
+            try {
+                connection.execute("PRAGMA journal_mode=WAL");
+                break;
+            } catch (const store_error&) {
+                if (attempt >= 50) throw;
+                ::usleep(100000);
+            }
+        }
+        connection.execute("PRAGMA synchronous=FULL");
+        connection.execute("PRAGMA foreign_keys=ON");
+        connection.execute(schema);
+    }
+    detail::sqlite_connection connection;
+};
+
+// ---- blob_writer -------------------------------------------------------------------------
+
+blob_writer::blob_writer(const store& owner) : owner_(owner) {
+    temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+        throw store_error(temp_path_.string(),
+                          std::string("cannot create: ") + std::strerror(errno));
+    }
+    buffer_.reserve(1 << 20);
+}
+
+blob_writer::~blob_writer() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        ::unlink(temp_path_.c_str());
+    }
+}
+
+void blob_writer::flush() {
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+        const ssize_t count = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) {
+            throw store_error(temp_path_.string(),
+                              std::string("write failed: ") + std::strerror(errno));
+        }
+        done += static_cast<std::size_t>(count);
+    }
+    buffer_.clear();
+}
+
+void blob_writer::write(std::span<const std::byte> bytes) {
+    hasher_.update(bytes);
+    size_ += bytes.size();
+    if (buffer_.size() + bytes.size() > buffer_.capacity()) flush();
+    if (bytes.size() >= buffer_.capacity()) {
+        buffer_.assign(bytes.begin(), bytes.end());
+        flush();
+        return;
+    }
+    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
+}
+
+digest blob_writer::commit(const std::optional<digest>& expected) {
+    flush();
+    const digest actual = hasher_.finish();
+    if (expected && *expected != actual) {
+        throw store_error(expected->str(), "content has digest " + actual.str());
+    }
+    if (::fsync(fd_) != 0) {
+        throw store_error(temp_path_.string(),
+                          std::string("fsync failed: ") + std::strerror(errno));
+    }
+    ::close(fd_);
+    fd_ = -1;
+    const fs::path target = owner_.blob_path(actual);
+    if (::rename(temp_path_.c_str(), target.c_str()) != 0) {
+        const std::string reason = std::strerror(errno);
+        ::unlink(temp_path_.c_str());
+        throw store_error(target.string(), "cannot move the blob into place: " + reason);
+    }
+    detail::fsync_directory(target.parent_path());
+    return actual;
+}
+
+// ---- store --------------------------------------------------------------------------------
+
+store::writer_lock::~writer_lock() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+store::store(fs::path root) : root_(std::move(root)) {
+    std::error_code failure;
+    for (const char* sub : {"blobs/sha256", "snapshots", "tmp"}) {
+        fs::create_directories(root_ / sub, failure);
+        if (failure) throw store_error(root_.string(), "cannot create: " + failure.message());
+    }
+    db_ = std::make_unique<database>(root_ / "metadata.db");
+}
+
+store::~store() = default;
+
+fs::path store::default_root() {
+    if (const char* root = std::getenv("DOCKWRIGHT_ROOT"); root && *root) return root;
+    if (::geteuid() == 0) return "/var/lib/dockwright";
+    if (const char* data = std::getenv("XDG_DATA_HOME"); data && *data) {
+        return fs::path(data) / "dockwright";
+    }
+    if (const char* home = std::getenv("HOME"); home && *home) {
+        return fs::path(home) / ".local/share/dockwright";
+    }
+    throw store_error("", "no store location: set DOCKWRIGHT_ROOT or HOME");
+}
+
+fs::path store::blob_path(const digest& id) const {
+    return root_ / "blobs" / std::string(algorithm_name(id.algorithm())) / std::string(id.hex());
+}
+
+bool store::has_blob(const digest& id) const {
+    std::error_code ignored;
+    return fs::is_regular_file(blob_path(id), ignored);
+}
+
+std::string store::read_blob(const digest& id) const {
+    if (!has_blob(id)) throw store_error(id.str(), "blob is missing from the store");
+    return detail::read_small_file(blob_path(id), id.str(), std::uint64_t{1} << 30);
+}
+
+digest store::write_blob(std::string_view bytes) {
+    const digest id = digest::sha256_of(bytes);
+    if (has_blob(id)) return id;
+    blob_writer writer(*this);
+    writer.write(bytes);
+    return writer.commit(id);
+}
+
+fs::path store::make_temp_dir(std::string_view prefix) const {
+    const fs::path path = root_ / "tmp" / detail::unique_name(prefix);
+    std::error_code failure;
+    fs::create_directory(path, failure);
+    if (failure) throw store_error(path.string(), "cannot create: " + failure.message());
+    return path;
+}
+
+namespace {
+
+int open_lock(const fs::path& root, int operation) {
+    const fs::path path = root / "gc.lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw store_error(path.string(), std::string("cannot open: ") + std::strerror(errno));
+    while (::flock(fd, operation) != 0) {
+        if (errno == EINTR) continue;
+        const std::string reason = std::strerror(errno);
+        ::close(fd);
+        throw store_error(path.string(), "cannot lock: " + reason);
+    }
+    return fd;
+}
+
+}  // namespace
+
+store::writer_lock store::lock_for_writing() const {
+    return writer_lock(open_lock(root_, LOCK_SH));
+}
+
+commit_result store::commit_image(const image_commit& request) {
+    const image decoded = image_from_json(request.config);
+    const digest id = write_blob(request.config);
+    std::uint64_t size = 0;
+    for (const auto& layer : request.layers) {
+        std::error_code failure;
+        const auto actual = fs::file_size(blob_path(layer.diff_id), failure);
+        if (failure) throw store_error(layer.diff_id.str(), "layer blob is missing");
+        if (actual != layer.size) {
+            throw store_error(layer.diff_id.str(), "layer blob has " + std::to_string(actual) +
+                                                       " bytes, expected " +
+                                                       std::to_string(layer.size));
+        }
+        size += layer.size;
+    }
+
+    auto& db = db_->connection;
+    detail::sqlite_transaction transaction(db);
+    for (const auto& layer : request.layers) {
+        detail::sqlite_statement insert(
+            db,
+            "INSERT INTO layers(diff_id, size, compressed_digest, compressed_size) "
+            "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(diff_id) DO UPDATE SET "
+            "compressed_digest = coalesce(layers.compressed_digest, excluded.compressed_digest),"
+            " compressed_size = CASE WHEN layers.compressed_digest IS NULL "
+            "THEN excluded.compressed_size ELSE layers.compressed_size END");
+        insert.bind(1, layer.diff_id.str()).bind(2, static_cast<std::int64_t>(layer.size));
+        insert.bind_optional(3, layer.compressed_digest
+                                    ? std::optional(layer.compressed_digest->str())
+                                    : std::nullopt);
+        insert.bind(4, static_cast<std::int64_t>(layer.compressed_size));
+        insert.run();
+    }
+    detail::sqlite_statement exists(db, "SELECT 1 FROM images WHERE id = ?1");
+    exists.bind(1, id.str());
+    if (!exists.step()) {
+        detail::sqlite_statement insert(
+            db, "INSERT INTO images(id, parent, created, size, added) VALUES(?1,?2,?3,?4,?5)");
+        insert.bind(1, id.str());
+        insert.bind_optional(2,
+                             request.parent ? std::optional(request.parent->str()) : std::nullopt);
+        insert.bind(3, decoded.created.str());
+        insert.bind(4, static_cast<std::int64_t>(size));
+        insert.bind(5, timestamp::now().str());
+        insert.run();
+        for (std::size_t i = 0; i < request.layers.size(); ++i) {
+            detail::sqlite_statement link(
+                db, "INSERT INTO image_layers(image_id, position, diff_id) VALUES(?1,?2,?3)");
+            link.bind(1, id.str()).bind(2, static_cast<std::int64_t>(i));
+            link.bind(3, request.layers[i].diff_id.str());
+            link.run();
+        }
+    }
+    commit_result result{id, {}};
+    for (const auto& target : request.references) {
+        detail::sqlite_statement old(db, "SELECT image_id FROM refs WHERE name = ?1");
+        old.bind(1, target.str());
+        if (old.step()) {
+            const digest previous = digest::parse(old.text(0));
+            if (previous != id) result.moved_references.emplace_back(target, previous);
+        }
+        detail::sqlite_statement upsert(
+            db,
+            "INSERT INTO refs(name, image_id) VALUES(?1, ?2) "
+            "ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id");
+        upsert.bind(1, target.str()).bind(2, id.str());
+        upsert.run();
+    }
+    transaction.commit();
+    return result;
+}
+
+image_record store::get(const digest& id) const {
+    auto& db = db_->connection;
+    detail::sqlite_statement row(db, "SELECT parent, created, size FROM images WHERE id = ?1");
+    row.bind(1, id.str());
+    if (!row.step()) throw image_not_found_error(id.str());
+    image_record record{id, std::nullopt, {}, {}, {}, 0};
+    record.parent = optional_digest(row.optional_text(0));
+    record.created = row.text(1);
+    record.size = static_cast<std::uint64_t>(row.integer(2));
+    detail::sqlite_statement refs(db, "SELECT name FROM refs WHERE image_id = ?1 ORDER BY name");
+    refs.bind(1, id.str());
+    while (refs.step())
+        record.references.push_back(refs.text(0));
+    detail::sqlite_statement layers(
+        db, "SELECT diff_id FROM image_layers WHERE image_id = ?1 ORDER BY position");
+    layers.bind(1, id.str());
+    while (layers.step())
+        record.diff_ids.push_back(digest::parse(layers.text(0)));
+    return record;
+}
+
+std::vector<image_record> store::images() const {
+    std::vector<digest> ids;
+    {
+        detail::sqlite_statement rows(db_->connection,
+                                      "SELECT id FROM images ORDER BY created DESC, id");
+        while (rows.step())
+            ids.push_back(digest::parse(rows.text(0)));
+    }
+    std::vector<image_record> result;
+    result.reserve(ids.size());
+    for (const auto& id : ids)
+        result.push_back(get(id));
+    return result;
+}
+
+std::optional<image_record> store::find(std::string_view text) const {
+    auto& db = db_->connection;
+    auto image_exists = [&](const std::string& id) {
+        detail::sqlite_statement row(db, "SELECT 1 FROM images WHERE id = ?1");
+        row.bind(1, id);
+        return row.step();
+    };
+    if (text.starts_with("sha256:")) {
+        try {
+            const digest id = digest::parse(text);
+            if (image_exists(id.str())) return get(id);
+        } catch (const invalid_value_error&) {
+        }
+    }
+    try {
+        const reference target = reference::parse_tagged(text);
+        detail::sqlite_statement row(db, "SELECT image_id FROM refs WHERE name = ?1");
+        row.bind(1, target.str());
+        if (row.step()) return get(digest::parse(row.text(0)));
+        if (target.digest() && !target.tag() && image_exists(target.digest()->str())) {
+            return get(*target.digest());
+        }
+    } catch (const invalid_value_error&) {
+    }
+    std::string_view prefix = text;
+    if (prefix.starts_with("sha256:")) prefix.remove_prefix(7);
+    if (is_lower_hex(prefix) && prefix.size() <= 64) {
+        detail::sqlite_statement rows(db, "SELECT id FROM images WHERE substr(id, 8, ?1) = ?2");
+        rows.bind(1, static_cast<std::int64_t>(prefix.size())).bind(2, prefix);
+        std::vector<std::string> matches;
+        while (rows.step())
+            matches.push_back(rows.text(0));
+        if (matches.size() > 1) {
+            throw store_error(std::string(text), "image ID prefix is ambiguous (" +
+                                                     std::to_string(matches.size()) +
+                                                     " images match)");
+        }
+        if (matches.size() == 1) return get(digest::parse(matches.front()));
+    }
+    return std::nullopt;
+}
+
+image_record store::resolve(std::string_view text) const {
+    auto found = find(text);
+    if (!found) throw image_not_found_error(std::string(text));
+    return std::move(*found);
+}
+
+std::string store::config_bytes(const digest& id) const {
+    return read_blob(id);
+}
+
+image store::config(const digest& id) const {
+    return image_from_json(config_bytes(id));
+}
+
+layer_record store::layer(const digest& diff_id) const {
+    detail::sqlite_statement row(
+        db_->connection,
+        "SELECT size, compressed_digest, compressed_size FROM layers WHERE diff_id = ?1");
+    row.bind(1, diff_id.str());
+    if (!row.step()) throw store_error(diff_id.str(), "no such layer");
+    return layer_record{diff_id, static_cast<std::uint64_t>(row.integer(0)),
+                        optional_digest(row.optional_text(1)),
+                        static_cast<std::uint64_t>(row.integer(2))};
+}
+
+std::vector<digest> store::children(const digest& id) const {
+    detail::sqlite_statement rows(db_->connection,
+                                  "SELECT id FROM images WHERE parent = ?1 ORDER BY id");
+    rows.bind(1, id.str());
+    std::vector<digest> result;
+    while (rows.step())
+        result.push_back(digest::parse(rows.text(0)));
+    return result;
+}
+
+std::vector<std::pair<reference, digest>> store::repository_tags(const std::string& name) const {
+    detail::sqlite_statement rows(db_->connection,
+                                  "SELECT name, image_id FROM refs WHERE substr(name, 1, ?1) = ?2"
+                                  " ORDER BY name");
+    const std::string prefix = name + ":";
+    rows.bind(1, static_cast<std::int64_t>(prefix.size())).bind(2, prefix);
+    std::vector<std::pair<reference, digest>> result;
+    while (rows.step()) {
+        result.emplace_back(reference::parse(rows.text(0)), digest::parse(rows.text(1)));
+    }
+    return result;
+}
+
+std::optional<digest> store::tag(const digest& id, const reference& target) {
+    auto& db = db_->connection;
+    detail::sqlite_transaction transaction(db);
+    detail::sqlite_statement exists(db, "SELECT 1 FROM images WHERE id = ?1");
+    exists.bind(1, id.str());
+    if (!exists.step()) throw image_not_found_error(id.str());
+    std::optional<digest> previous;
+    detail::sqlite_statement old(db, "SELECT image_id FROM refs WHERE name = ?1");
+    old.bind(1, target.str());
+    if (old.step()) previous = digest::parse(old.text(0));
+    detail::sqlite_statement upsert(db,
+                                    "INSERT INTO refs(name, image_id) VALUES(?1, ?2) "
+                                    "ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id");
+    upsert.bind(1, target.str()).bind(2, id.str());
+    upsert.run();
+    transaction.commit();
+    return previous;
+}
+
+std::vector<std::string> store::remove(std::string_view text, bool force) {
+    const image_record found = resolve(text);
+    std::optional<reference> named;
+    try {
+        const reference parsed = reference::parse_tagged(text);
+        if (std::find(found.references.begin(), found.references.end(), parsed.str()) !=
+            found.references.end()) {
+            named = parsed;
+        }
+    } catch (const invalid_value_error&) {
+    }
+
+    auto& db = db_->connection;
+    std::vector<std::string> lines;
+    std::vector<std::string> untag;
+    if (named) {
+        untag.push_back(named->str());
+    } else {
+        if (found.references.size() > 1 && !force) {
+            throw store_error("conflict", "unable to delete " + found.id.short_id() +
+                                              " (must be forced) - image is referenced in multiple "
+                                              "repositories");
+        }
+        untag = found.references;
+    }
+    const bool delete_image = untag.size() == found.references.size();
+    const auto dependents = children(found.id);
+    if (delete_image && !dependents.empty() && !force && !named) {
+        throw store_error("conflict", "unable to delete " + found.id.short_id() +
+                                          " (cannot be forced without -f) - image has "
+                                          "dependent child images");
+    }
+
+    detail::sqlite_transaction transaction(db);
+    for (const auto& name : untag) {
+        detail::sqlite_statement erase(db, "DELETE FROM refs WHERE name = ?1");
+        erase.bind(1, name);
+        erase.run();
+        lines.push_back("Untagged: " + reference::parse(name).familiar());
+    }
+    // Untagging the last name of an image with children keeps the image, as docker does.
+    if (delete_image && (dependents.empty() || force)) {
+        detail::sqlite_statement orphan(db, "UPDATE images SET parent = NULL WHERE parent = ?1");
+        orphan.bind(1, found.id.str());
+        orphan.run();
+        detail::sqlite_statement erase(db, "DELETE FROM images WHERE id = ?1");
+        erase.bind(1, found.id.str());
+        erase.run();
+        lines.push_back("Deleted: " + found.id.str());
+    }
+    transaction.commit();
+    if (delete_image && (dependents.empty() || force)) {
+        prune_report report;
+        collect_garbage(report);
+    }
+    return lines;
+}
+
+prune_report store::prune(bool dangling_images) {
+    prune_report report;
+    if (dangling_images) {
+        auto& db = db_->connection;
+        for (;;) {
+            std::vector<std::string> dangling;
+            {
+                detail::sqlite_statement rows(
+                    db,
+                    "SELECT id FROM images i WHERE NOT EXISTS "
+                    "(SELECT 1 FROM refs r WHERE r.image_id = i.id) AND NOT EXISTS "
+                    "(SELECT 1 FROM images c WHERE c.parent = i.id) ORDER BY id");
+                while (rows.step())
+                    dangling.push_back(rows.text(0));
+            }
+            if (dangling.empty()) break;
+            detail::sqlite_transaction transaction(db);
+            for (const auto& id : dangling) {
+                detail::sqlite_statement erase(db, "DELETE FROM images WHERE id = ?1");
+                erase.bind(1, id);
+                erase.run();
+                report.images.push_back(digest::parse(id));
+            }
+            transaction.commit();
+        }
+    }
+    collect_garbage(report);
+    return report;
+}
+
+void store::collect_garbage(prune_report& report) {
+    const int lock = open_lock(root_, LOCK_EX);
+    const writer_lock release(lock);
+    auto& db = db_->connection;
+    {
+        detail::sqlite_transaction transaction(db);
+        db.execute("DELETE FROM layers WHERE diff_id NOT IN (SELECT diff_id FROM image_layers)");
+        transaction.commit();
+    }
+    std::set<std::string> used;
+    {
+        detail::sqlite_statement rows(db, "SELECT id FROM images UNION SELECT diff_id FROM layers");
+        while (rows.step())
+            used.insert(rows.text(0));
+    }
+    std::error_code failure;
+    const fs::path blobs = root_ / "blobs" / "sha256";
+    for (const auto& entry : fs::directory_iterator(blobs, failure)) {
+        const std::string name = "sha256:" + entry.path().filename().string();
+        if (used.contains(name)) continue;
+        std::error_code ignored;
+        const auto size = entry.file_size(ignored);
+        if (fs::remove(entry.path(), ignored)) {
+            ++report.blobs;
+            if (!ignored) report.bytes += size;
+        }
+    }
+    detail::fsync_directory(blobs);
+
+    // Snapshots of the layer stacks of images still present stay; the rest go.
+    std::set<std::string> wanted;
+    {
+        std::map<std::string, std::vector<digest>> stacks;
+        detail::sqlite_statement rows(
+            db, "SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position");
+        while (rows.step())
+            stacks[rows.text(0)].push_back(digest::parse(rows.text(1)));
+        for (const auto& [id, diff_ids] : stacks)
+            wanted.insert(chain_id(diff_ids).str());
+    }
+    {
+        detail::sqlite_transaction transaction(db);
+        std::vector<std::string> stale;
+        detail::sqlite_statement rows(db, "SELECT chain_id FROM snapshots");
+        while (rows.step()) {
+            if (!wanted.contains(rows.text(0))) stale.push_back(rows.text(0));
+        }
+        for (const auto& chain : stale) {
+            detail::sqlite_statement erase(db, "DELETE FROM snapshots WHERE chain_id = ?1");
+            erase.bind(1, chain);
+            erase.run();
+        }
+        transaction.commit();
+    }
+    std::set<std::string> recorded;
+    {
+        detail::sqlite_statement rows(db, "SELECT chain_id FROM snapshots");
+        while (rows.step())
+            recorded.insert(rows.text(0));
+    }
+    for (const auto& entry : fs::directory_iterator(root_ / "snapshots", failure)) {
+        if (recorded.contains("sha256:" + entry.path().filename().string())) continue;
+        detail::remove_tree(entry.path());
+        ++report.snapshots;
+    }
+    // Every writer holds the lock shared while its temporary files exist, so none is active.
+    for (const auto& entry : fs::directory_iterator(root_ / "tmp", failure)) {
+        detail::remove_tree(entry.path());
+        ++report.temporary_files;
+    }
+}
+
+std::vector<verify_problem> store::verify() const {
+    std::vector<verify_problem> problems;
+    auto& db = db_->connection;
+    {
+        detail::sqlite_statement check(db, "PRAGMA integrity_check");
+        while (check.step()) {
+            if (check.text(0) != "ok") problems.push_back({"database", check.text(0)});
+        }
+    }
+    std::map<std::string, std::uint64_t> blob_sizes;
+    std::error_code failure;
+    for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "sha256", failure)) {
+        const std::string name = "sha256:" + entry.path().filename().string();
+        std::optional<digest> expected;
+        try {
+            expected = digest::parse(name);
+        } catch (const invalid_value_error&) {
+            problems.push_back({entry.path().string(), "file name is not a SHA-256 digest"});
+            continue;
+        }
+        try {
+            const auto [actual, size] = detail::hash_file(entry.path());
+            if (actual != *expected) {
+                problems.push_back({name, "blob content has digest " + actual.str()});
+            } else {
+                blob_sizes[name] = size;
+            }
+        } catch (const store_error& e) {
+            problems.push_back({name, e.reason()});
+        }
+    }
+
+    std::map<std::string, std::uint64_t> layer_sizes;
+    {
+        detail::sqlite_statement rows(db, "SELECT diff_id, size FROM layers");
+        while (rows.step()) {
+            const std::string id = rows.text(0);
+            layer_sizes[id] = static_cast<std::uint64_t>(rows.integer(1));
+            const auto blob = blob_sizes.find(id);
+            if (blob == blob_sizes.end()) {
+                problems.push_back({"layer " + id, "blob is missing or corrupt"});
+            } else if (blob->second != layer_sizes[id]) {
+                problems.push_back({"layer " + id, "blob has " + std::to_string(blob->second) +
+                                                       " bytes, the database records " +
+                                                       std::to_string(layer_sizes[id])});
+            }
+        }
+    }
+
+    std::vector<std::string> ids;
+    {
+        detail::sqlite_statement rows(db, "SELECT id FROM images ORDER BY id");
+        while (rows.step())
+            ids.push_back(rows.text(0));
+    }
+    for (const auto& id : ids) {
+        const std::string subject = "image " + id;
+        const image_record record = get(digest::parse(id));
+        if (!blob_sizes.contains(id)) {
+            problems.push_back({subject, "config blob is missing or corrupt"});
+            continue;
+        }
+        image decoded;
+        try {
+            decoded = image_from_json(read_blob(record.id));
+        } catch (const error& e) {
+            problems.push_back({subject, std::string("config is invalid: ") + e.what()});
+            continue;
+        }
+        const std::vector<digest> listed =
+            decoded.rootfs ? decoded.rootfs->diff_ids : std::vector<digest>{};
+        if (listed != record.diff_ids) {
+            problems.push_back({subject, "layers recorded in the database (" +
+                                             std::to_string(record.diff_ids.size()) +
+                                             ") differ from the config's diff IDs (" +
+                                             std::to_string(listed.size()) + ")"});
+        }
+        for (const auto& diff_id : record.diff_ids) {
+            if (!layer_sizes.contains(diff_id.str())) {
+                problems.push_back({subject, "layer " + diff_id.str() + " has no layer row"});
+            }
+        }
+        if (record.parent) {
+            detail::sqlite_statement parent(db, "SELECT 1 FROM images WHERE id = ?1");
+            parent.bind(1, record.parent->str());
+            if (!parent.step()) {
+                problems.push_back({subject, "parent " + record.parent->str() + " is missing"});
+            }
+        }
+    }
+    {
+        detail::sqlite_statement rows(
+            db, "SELECT name, image_id FROM refs WHERE image_id NOT IN (SELECT id FROM images)");
+        while (rows.step()) {
+            problems.push_back(
+                {"reference " + rows.text(0), "names the missing image " + rows.text(1)});
+        }
+    }
+    {
+        detail::sqlite_statement rows(db, "SELECT chain_id FROM snapshots");
+        while (rows.step()) {
+            const digest chain = digest::parse(rows.text(0));
+            if (!fs::is_directory(root_ / "snapshots" / std::string(chain.hex()), failure)) {
+                problems.push_back({"snapshot " + chain.str(), "directory is missing"});
+            }
+        }
+    }
+    return problems;
+}
+
+fs::path store::unpack(const digest& id) {
+    const image_record record = get(id);
+    if (record.diff_ids.empty()) throw store_error(id.str(), "image has no layers to unpack");
+    const digest chain = chain_id(record.diff_ids);
+    const fs::path target = root_ / "snapshots" / std::string(chain.hex());
+    auto& db = db_->connection;
+    {
+        detail::sqlite_statement row(db, "SELECT 1 FROM snapshots WHERE chain_id = ?1");
+        row.bind(1, chain.str());
+        std::error_code ignored;
+        if (row.step() && fs::is_directory(target, ignored)) return target;
+    }
+    const auto lock = lock_for_writing();
+    const fs::path work = make_temp_dir("snapshot-");
+    const fs::path rootfs = work / "rootfs";
+    try {
+        fs::create_directory(rootfs);
+        for (const auto& diff_id : record.diff_ids) {
+            layer::apply_layer(blob_path(diff_id), rootfs);
+        }
+        std::error_code ignored;
+        if (fs::exists(target, ignored)) detail::remove_tree(target);
+        fs::rename(rootfs, target);
+        detail::fsync_directory(target.parent_path());
+    } catch (...) {
+        detail::remove_tree(work);
+        throw;
+    }
+    detail::remove_tree(work);
+    detail::sqlite_transaction transaction(db);
+    detail::sqlite_statement insert(
+        db,
+        "INSERT OR REPLACE INTO snapshots(chain_id, parent, top_diff_id, created) "
+        "VALUES(?1, ?2, ?3, ?4)");
+    insert.bind(1, chain.str());
+    std::optional<std::string> parent;
+    if (record.diff_ids.size() > 1) {
+        parent = chain_id(std::span(record.diff_ids).first(record.diff_ids.size() - 1)).str();
+    }
+    insert.bind_optional(2, parent).bind(3, record.diff_ids.back().str());
+    insert.bind(4, timestamp::now().str());
+    insert.run();
+    transaction.commit();
+    return target;
+}
+
+}  // namespace dockwright
