@@ -6,7 +6,7 @@
 
 namespace dockwright {
 
-/// How ENV and LABEL appear in a dump.
+/// The format of ENV and LABEL arguments in a dump.
 enum class dump_style {
     /// `(env "k" "v" "=")`: key, value and separator, as BuildKit writes since May 2024.
     buildkit,

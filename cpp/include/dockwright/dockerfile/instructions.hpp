@@ -12,7 +12,8 @@
 
 namespace dockwright {
 
-/// Where an instruction came from; every instruction struct starts with these fields.
+/// The source lines and text of an instruction. Every instruction struct starts with these
+/// fields.
 struct instruction_source {
     int start_line = 0;
     int end_line = 0;

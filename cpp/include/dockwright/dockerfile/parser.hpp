@@ -18,7 +18,8 @@ struct parse_options {
     std::optional<char> escape;
 };
 
-/// The longest physical line Docker's line scanner accepts, in bytes without the line feed.
+/// The maximum length of a physical line that Docker's line scanner accepts, in bytes without
+/// the line feed.
 inline constexpr std::size_t max_dockerfile_line = 65535;
 
 /// A Dockerfile the parser rejects. Besides the fields of parse_error it keeps the message
@@ -41,9 +42,10 @@ class dockerfile_parse_error : public parse_error {
 
 /// Parses Dockerfile text into its syntax tree in one pass.
 ///
-/// Throws dockerfile_parse_error for a file with no instructions, a line longer than
-/// max_dockerfile_line, a repeated or invalid directive, a JSON array with a non-string element,
-/// an ENV or LABEL without a value or with a word lacking `=`, and an unterminated heredoc.
+/// Throws dockerfile_parse_error for any of these: a file with no instructions, a line longer
+/// than max_dockerfile_line, a repeated or invalid directive, a JSON array with a non-string
+/// element, an ENV or LABEL without a value or with a word lacking `=`, or an unterminated
+/// heredoc.
 dockerfile_ast parse_dockerfile(std::string_view text, const parse_options& options = {});
 
 /// Renders the warnings as Docker 20.10 prints them on standard error, each line ending in a

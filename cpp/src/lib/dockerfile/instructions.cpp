@@ -31,7 +31,7 @@ std::string upper(std::string_view text) {
     return out;
 }
 
-/// What one node offers the converters: its arguments (Docker's nodeArgs) and flags.
+/// The input of one conversion: a node with its arguments (Docker's nodeArgs) and flags.
 struct request {
     const ast_node& node;
     std::string keyword;  ///< Upper case.
