@@ -16,6 +16,7 @@ __all__ = [
     "InvalidValueError",
     "JSONError",
     "ParseError",
+    "RegistryError",
 ]
 
 
@@ -103,7 +104,7 @@ class ExecError(DockwrightError, RuntimeError):
     """A container could not be set up, limited, run or torn down.
 
     ``step`` names what failed (empty for Docker's own messages, such as a user missing from
-    /etc/passwd) and ``reason`` says why.
+    /etc/passwd) and ``reason`` gives the cause.
     """
 
     step: str
@@ -114,3 +115,21 @@ class ExecError(DockwrightError, RuntimeError):
         super().__init__(message)
         self.step = step
         self.reason = reason
+
+
+class RegistryError(DockwrightError):
+    """A registry operation failed: HTTP, TLS, authentication, or content that fails its digest.
+
+    ``status`` is the HTTP status of the response that caused it, 0 when there was none.
+    """
+
+    subject: str
+    reason: str
+    status: int
+
+    def __init__(self, message: str, subject: str = "", reason: str = "", status: int = 0) -> None:
+        """Create the error from its message and fields."""
+        super().__init__(message)
+        self.subject = subject
+        self.reason = reason
+        self.status = status

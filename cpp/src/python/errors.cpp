@@ -1,6 +1,7 @@
 // Translates dockwright's C++ exceptions into the classes of dockwright.errors.
 #include <dockwright/core/error.hpp>
 #include <dockwright/exec/exec_error.hpp>
+#include <dockwright/registry/registry_error.hpp>
 
 #include "bindings.hpp"
 
@@ -46,6 +47,10 @@ void register_errors(py::module_& /*m*/) {
         } catch (const exec_error& e) {
             raise("ExecError", e,
                   py::dict(py::arg("step") = e.step(), py::arg("reason") = e.reason()));
+        } catch (const registry_error& e) {
+            raise("RegistryError", e,
+                  py::dict(py::arg("subject") = e.subject(), py::arg("reason") = e.reason(),
+                           py::arg("status") = e.status()));
         } catch (const error& e) {
             raise("DockwrightError", e, py::dict());
         }
