@@ -21,7 +21,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-/// A busybox root with the applets the shell needs, in `root`.
+/// Creates a busybox root in `root` with the applets the shell needs.
 void make_rootfs(const fs::path& root) {
     for (const char* dir : {"bin", "etc", "tmp"})
         fs::create_directories(root / dir);

@@ -12,11 +12,13 @@ __all__ = [
     "DockwrightError",
     "ExecError",
     "ExpansionError",
+    "ImageNotFoundError",
     "InstructionError",
     "InvalidValueError",
     "JSONError",
     "ParseError",
     "RegistryError",
+    "StoreError",
 ]
 
 
@@ -133,3 +135,24 @@ class RegistryError(DockwrightError):
         self.subject = subject
         self.reason = reason
         self.status = status
+
+
+class StoreError(DockwrightError, RuntimeError):
+    """An image store operation failed: a bad archive, a missing blob, a conflict on removal.
+
+    ``subject`` names what the problem concerns (an archive member, a digest, a reference) and
+    ``reason`` says what is wrong.
+    """
+
+    subject: str
+    reason: str
+
+    def __init__(self, message: str, subject: str = "", reason: str = "") -> None:
+        """Create the error from its message and fields."""
+        super().__init__(message)
+        self.subject = subject
+        self.reason = reason
+
+
+class ImageNotFoundError(StoreError, LookupError):
+    """No image in the store matches a reference or ID."""

@@ -19,7 +19,7 @@ bool process_exists(pid_t pid) {
     return ::kill(pid, 0) == 0 || errno != ESRCH;
 }
 
-/// The pid recorded by the container in its state directory, or 0.
+/// Returns the pid recorded in the container's state directory, or 0.
 pid_t recorded_pid(const std::filesystem::path& state) {
     std::error_code ignored;
     for (const auto& entry : std::filesystem::directory_iterator(state, ignored)) {

@@ -140,7 +140,8 @@ void unpack_base(const std::filesystem::path& archive, const std::filesystem::pa
         layer::apply_layer(unpacked / layer.get<std::string>(), target);
 }
 
-/// The RUN texts of a Dockerfile: continuation lines joined, trailing whitespace trimmed.
+/// Returns the RUN texts of a Dockerfile with continuation lines joined and trailing
+/// whitespace trimmed.
 std::vector<std::string> run_steps(const std::string& dockerfile) {
     std::vector<std::string> steps;
     std::istringstream lines(dockerfile);
@@ -178,12 +179,14 @@ std::vector<std::vector<std::string>> oracle_layers(const std::string& text) {
     return layers;
 }
 
-/// The same fields for our layer, with the permission string built from type and mode.
+/// Lists the same fields for our layer, building the permission string from type and mode.
 std::vector<std::string> our_listing(const std::string& tar) {
     std::vector<std::string> lines;
     for (const auto& entry : test::parse_tar(tar)) {
         const long mode = std::stol(entry.mode, nullptr, 8);
-        std::string perms = entry.type == '5' ? "d" : entry.type == '2' ? "l" : "-";
+        std::string perms = "-";
+        if (entry.type == '5') perms = "d";
+        if (entry.type == '2') perms = "l";
         const char* letters = "rwxrwxrwx";
         for (int bit = 0; bit < 9; ++bit)
             perms += (mode & (0400 >> bit)) != 0 ? letters[bit] : '-';

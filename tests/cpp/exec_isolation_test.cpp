@@ -106,7 +106,7 @@ TEST_CASE("exec inherits only fds 0 1 2") {
         fixture.shell("ls /proc/self/fd | tr '\\n' ' '; echo; ls -l /proc/self/fd/ | grep -c leak"),
         fixture.state);
     ::close(leaked);
-    // ls itself holds fd 3 open on the directory it lists.
+    // ls itself keeps fd 3 open on the directory it lists.
     CHECK(output.out == "0 1 2 3 \n0\n");
 }
 

@@ -34,7 +34,7 @@ inline bool skip_exec() {
     return true;
 }
 
-/// The applet names of /bin/busybox, from `busybox --list`.
+/// Returns the applet names of /bin/busybox, from `busybox --list`.
 inline std::vector<std::string> busybox_applets() {
     std::vector<std::string> names;
     FILE* pipe = ::popen("/bin/busybox --list", "r");
@@ -50,7 +50,7 @@ inline std::vector<std::string> busybox_applets() {
     return names;
 }
 
-/// A lower directory with busybox, its applets as symlinks in /bin, and passwd/group files
+/// Fills a lower directory with busybox, its applets as symlinks in /bin, and passwd/group files
 /// with root, app (1000) and www-data (33).
 inline void make_busybox_layer(const std::filesystem::path& root) {
     namespace fs = std::filesystem;
@@ -85,7 +85,8 @@ struct exec_fixture {
         make_busybox_layer(lower);
     }
 
-    /// A spec running `/bin/sh -c script` over the busybox layer with fresh upper/work dirs.
+    /// Returns a spec running `/bin/sh -c script` over the busybox layer with fresh upper/work
+    /// dirs.
     exec::run_spec shell(const std::string& script, const std::string& name = "run") {
         std::filesystem::create_directories(dir / name / "upper");
         std::filesystem::create_directories(dir / name / "work");

@@ -101,7 +101,7 @@ std::string process_record(pid_t pid) {
     return std::to_string(pid) + " " + start_time(pid);
 }
 
-/// Whether the process of a `<pid> <start time>` record still runs.
+/// Returns the pid of a `<pid> <start time>` record if that process still runs.
 std::optional<pid_t> live_process(const std::string& record) {
     std::istringstream fields(record);
     pid_t pid = 0;
@@ -141,7 +141,7 @@ std::string overlay_escape(const fs::path& path) {
 }
 
 /// The generated /etc/resolv.conf: the host's, without loopback name servers when the
-/// container has its own network (they would not answer there), else Google's as Docker uses.
+/// container has its own network (they cannot be reached from there), else Google's as Docker uses.
 std::string resolv_conf(network_mode network) {
     const std::string host = detail::read_small_file("/etc/resolv.conf");
     if (network == network_mode::host) return host;
@@ -202,13 +202,13 @@ bool run_id_helper(const char* helper, pid_t pid, const std::vector<std::string>
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/// The invoking user's name for /etc/subuid, or its uid as text.
+/// Returns the user's name as /etc/subuid lists it, or its uid as text.
 std::string user_name(uid_t uid) {
     const passwd* entry = ::getpwuid(uid);
     return entry != nullptr ? entry->pw_name : std::to_string(uid);
 }
 
-/// Whether a rootless container can map subordinate ids (and so call setgroups).
+/// Returns whether a rootless container can map subordinate ids and so call setgroups.
 bool subordinate_ids_available() {
     const uid_t uid = ::geteuid();
     const std::string name = user_name(uid);
@@ -700,7 +700,7 @@ run_result container::run(const output_callback& on_output, const cancel_token* 
         const std::string notice =
             "overlayfs is not available here; the root filesystem is a copy of the layers";
         self.prepare_copy();
-        // The user was resolved from the layers, which the copy holds unchanged.
+        // The user was resolved from the layers, which the copy contains unchanged.
         result = self.run_once(on_output, cancel, {notice}, overlay_failed);
     }
     self.cgroups.reset();

@@ -13,7 +13,7 @@ namespace dockwright::exec {
 
 namespace {
 
-/// The colon-separated fields of one line, without the line feed.
+/// Splits one line, without its line feed, into its colon-separated fields.
 std::vector<std::string_view> split_fields(std::string_view line) {
     std::vector<std::string_view> fields;
     std::size_t start = 0;
@@ -44,7 +44,7 @@ void for_each_entry(std::string_view text, Visit visit) {
     }
 }
 
-/// A decimal id as Go's strconv.Atoi reads it (an optional sign, digits only).
+/// Parses a decimal id as Go's strconv.Atoi does: an optional sign, then digits only.
 std::optional<long long> parse_number(std::string_view text) {
     if (text.empty()) return std::nullopt;
     long long value = 0;
@@ -89,7 +89,13 @@ exec_user resolve_user(std::string_view spec, std::string_view passwd_text,
     for_each_entry(passwd_text, [&](const std::vector<std::string_view>& fields) {
         const std::string_view name = fields[0];
         const long long uid = numeric_field(fields, 2);
-        const bool hit = user_arg.empty() ? uid == 0 : uid_arg ? uid == *uid_arg : name == user_arg;
+        bool hit = false;
+        if (user_arg.empty())
+            hit = uid == 0;
+        else if (uid_arg)
+            hit = uid == *uid_arg;
+        else
+            hit = name == user_arg;
         if (!hit) return true;
         matched = true;
         matched_name = std::string(name);
