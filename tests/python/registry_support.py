@@ -158,7 +158,7 @@ class Registry:
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         scheme = "https" if tls else "http"
-        context = ssl._create_unverified_context()  # Only waits for the port to answer.
+        context = ssl._create_unverified_context()  # Used only to wait until the port responds.
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -188,7 +188,7 @@ class Proxy:
     """A loopback HTTP proxy in front of a plain registry that can damage blob responses.
 
     `mangle(path, body, count)` returns the body to send, or None to cut the connection after
-    half of it; `count` is how many GETs of that path came before.
+    half of it. `count` is the number of earlier GETs of that path.
     """
 
     def __init__(self, upstream: str, mangle: Callable[[str, bytes, int], bytes | None]) -> None:
@@ -243,6 +243,88 @@ class Proxy:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def b64url(data: bytes) -> str:
+    """Return unpadded base64url text, as JWTs use."""
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenServer:
+    """A loopback token server for registry token auth: checks basic credentials and returns
+    RS256 JWTs that carry the signing certificate in `x5c`, granting every requested action.
+    """
+
+    def __init__(self, folder: Path, service: str, users: dict[str, str]) -> None:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key",
+             "-out", "token.pem", "-days", "2", "-subj", "/CN=dockwright token signer"],
+            cwd=folder, check=True, capture_output=True,
+        )
+        self.certificate = folder / "token.pem"
+        der = subprocess.run(["openssl", "x509", "-in", "token.pem", "-outform", "DER"],
+                             cwd=folder, check=True, capture_output=True).stdout
+        import base64
+
+        x5c = base64.b64encode(der).decode()
+        key = folder / "token.key"
+        self.requests: list[str] = []
+        requests = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qs, urlparse
+
+                requests.append(self.path)
+                query = parse_qs(urlparse(self.path).query)
+                auth = self.headers.get("Authorization", "")
+                user = ""
+                if auth.startswith("Basic "):
+                    name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    if users.get(name) != password:
+                        self.send_response(401)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    user = name
+                access = []
+                for scope in query.get("scope", []):
+                    kind, _, rest = scope.partition(":")
+                    repository, _, actions = rest.rpartition(":")
+                    granted = actions.split(",") if user else []
+                    access.append({"type": kind, "name": repository, "actions": granted})
+                now = int(time.time())
+                header = {"alg": "RS256", "typ": "JWT", "x5c": [x5c]}
+                claims = {"iss": "dockwright-test-issuer", "sub": user, "aud": service,
+                          "exp": now + 600, "nbf": now - 10, "iat": now, "jti": str(now),
+                          "access": access}
+                signing_input = (b64url(json.dumps(header).encode()) + "." +
+                                 b64url(json.dumps(claims).encode()))
+                signature = subprocess.run(
+                    ["openssl", "dgst", "-sha256", "-sign", str(key)],
+                    input=signing_input.encode(), check=True, capture_output=True,
+                ).stdout
+                body = json.dumps({"token": signing_input + "." + b64url(signature)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.server.server_address[1]}/token"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -15,6 +15,7 @@ from registry_support import (
     Layout,
     Proxy,
     Registry,
+    TokenServer,
     find_cli,
     layer_tar,
     layout_manifest,
@@ -348,3 +349,50 @@ def test_login_push_pull_logout(cli: Path, secure: Registry, tls_files: dict[str
     result = dockwright(cli, "logout", secure.host, env=env)
     assert result.stdout == f"Removing login credentials for {secure.host}\n"
     assert json.loads(config_path.read_text()) == {"auths": {}}
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, TokenServer]]:
+    """A plain-HTTP registry behind token auth, with its token server (user bob, password b0b)."""
+    need("openssl")
+    folder = tmp_path_factory.mktemp("token")
+    issuer = TokenServer(folder, "dockwright-test", {"bob": "b0b"})
+    server = Registry(
+        folder / "registry",
+        auth={"token": {"realm": issuer.realm, "service": "dockwright-test",
+                        "issuer": "dockwright-test-issuer",
+                        "rootcertbundle": str(issuer.certificate)}},
+    )
+    yield server, issuer
+    server.stop()
+    issuer.stop()
+
+
+def test_token_auth_push_and_pull(cli: Path, token: tuple[Registry, TokenServer],
+                                  tmp_path: Path) -> None:
+    server, issuer = token
+    env = {"DOCKER_CONFIG": str(tmp_path / "docker")}
+    source = make_layout(tmp_path / "src", "token")
+    denied = dockwright(cli, "push", f"{server.host}/tok/app:v1", "--oci-layout",
+                        str(tmp_path / "src"), env=env, check=False)
+    assert denied.returncode == 1
+    assert denied.stderr.splitlines()[-1] == (
+        f"dockwright: {server.host}: authentication required: no credentials are stored for this "
+        f"registry; run 'dockwright login {server.host}'"
+    )
+
+    wrong = dockwright(cli, "login", server.host, "-u", "bob", "-p", "nope", env=env, check=False)
+    assert wrong.stderr == (
+        f"dockwright: {server.host}: authentication failed for user 'bob': the token server "
+        "rejected the credentials (HTTP 401)\n"
+    )
+    assert dockwright(cli, "login", server.host, "-u", "bob", "-p", "b0b", env=env).stdout == (
+        "Login Succeeded\n"
+    )
+    pushed = dockwright(cli, "push", f"{server.host}/tok/app:v1", "--oci-layout",
+                        str(tmp_path / "src"), env=env)
+    assert pushed.stdout == f"v1: digest: {source['digest']}\n"
+    assert any("scope=repository%3Atok%2Fapp%3Apull%2Cpush" in r for r in issuer.requests)
+    out = tmp_path / "out"
+    dockwright(cli, "pull", f"{server.host}/tok/app:v1", "--oci-layout", str(out), env=env)
+    assert blob_files(out) == blob_files(tmp_path / "src")

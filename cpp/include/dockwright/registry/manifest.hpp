@@ -51,7 +51,7 @@ struct platform {
     friend bool operator==(const platform&, const platform&) = default;
 };
 
-/// A content descriptor: what a manifest says about one blob or manifest.
+/// A content descriptor: the media type, digest and size of one blob or manifest.
 struct descriptor {
     std::string media_type;
     /// Defaults to the digest of empty content until set.

@@ -259,7 +259,7 @@ http_response registry_client::impl::send(http_client& client, registry_session&
     if (response.status != 401) return response;
 
     // A registry may ask for authentication only on some paths, or a token may have expired:
-    // learn the challenge from this answer and try once more, unless the body was streamed.
+    // take the challenge from this response and try once more, unless the body was streamed.
     const bool replayable = !request.body_reader;
     for (auth_challenge& challenge :
          parse_www_authenticate(response.header("WWW-Authenticate").value_or(""))) {
@@ -356,7 +356,7 @@ manifest_document registry_client::impl::get_manifest(http_client& client, regis
                                                       const std::string& tag_or_digest,
                                                       const std::optional<digest>& expected,
                                                       const std::string& subject) {
-    // Manifests above this size are rejected, as the distribution registry itself does.
+    // Manifests are small JSON documents; the limit bounds memory use against a hostile server.
     constexpr std::size_t max_manifest_size = 4 << 20;
     const std::string scope = "repository:" + repository + ":pull";
     http_response response;

@@ -69,7 +69,7 @@ transport_failure classify(CURLcode code) {
     }
 }
 
-/// What the libcurl callbacks of one transfer share.
+/// The state the libcurl callbacks of one transfer share.
 struct transfer {
     const http_request* request = nullptr;
     http_response* response = nullptr;
@@ -188,7 +188,7 @@ http_response http_client::send(const http_request& request) {
         (void)headers.release();
         headers.reset(next);
     }
-    // libcurl sends `Expect: 100-continue` for large bodies; registries answer it, but it
+    // libcurl sends `Expect: 100-continue` for large bodies; registries support it, but it
     // costs a round trip per upload.
     curl_slist* next = curl_slist_append(headers.get(), "Expect:");
     if (next == nullptr) throw std::bad_alloc();

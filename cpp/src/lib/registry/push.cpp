@@ -172,7 +172,7 @@ push_result registry_client::push(image_source& source, const reference& ref,
                 };
                 const std::uint64_t chunk = self.options.chunk_size;
                 if (chunk > 0 && total > chunk) {
-                    // Chunked upload: PATCH each range, following the Location of every answer.
+                    // Chunked upload: PATCH each range, following the Location of every response.
                     while (stream.sent < total) {
                         const std::uint64_t start = stream.sent;
                         const std::uint64_t end = std::min(total, start + chunk);
