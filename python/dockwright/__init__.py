@@ -18,6 +18,7 @@ from dockwright.errors import (
     InvalidValueError,
     JSONError,
     ParseError,
+    RegistryError,
 )
 from dockwright.image import (
     Change,
@@ -58,6 +59,7 @@ __all__ = [
     "InvalidValueError",
     "JSONError",
     "ParseError",
+    "RegistryError",
     "Stage",
     "SyntaxNode",
     "SyntaxTree",
