@@ -87,7 +87,7 @@ TEST_CASE("WORKDIR resolves relative paths", "[build]") {
     CHECK(created_by(result).back() == "/bin/sh -c #(nop) WORKDIR /b/c");
 }
 
-TEST_CASE("--label adds sorted LABEL steps to the target stage", "[build]") {
+TEST_CASE("label option adds sorted LABEL steps to the target stage", "[build]") {
     build_options options;
     options.labels = {{"z", "1"}, {"a", "$x"}};
     const auto result = run("FROM scratch AS one\nFROM scratch\n", options);

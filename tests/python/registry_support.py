@@ -12,12 +12,12 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tarfile
 import threading
 import time
 import urllib.request
-import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -166,10 +166,12 @@ class Registry:
                 break
             except urllib.error.HTTPError:
                 break  # 401 also means the server is up.
-            except OSError:
+            except OSError as error:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"docker-registry did not start: see {root}/registry.log")
+                    raise RuntimeError(
+                        f"docker-registry did not start: see {root}/registry.log"
+                    ) from error
                 time.sleep(0.1)
 
     def stop(self) -> None:
