@@ -33,6 +33,7 @@ from dockwright.image import (
     diff,
 )
 from dockwright.shell import expand, expand_words
+from dockwright.store import ImageRecord, Layer, LayerFile, Store, VerifyProblem
 
 __all__ = [
     "BuildError",
@@ -67,4 +68,9 @@ __all__ = [
     "expand",
     "expand_words",
     "parse",
+    "ImageRecord",
+    "Layer",
+    "LayerFile",
+    "Store",
+    "VerifyProblem",
 ]

@@ -70,8 +70,10 @@ void add_archive_commands(CLI::App& app) {
         auto message = std::make_shared<std::string>();
         command->add_option("FILE", *input, "Root filesystem tar, or - for stdin")->required();
         command->add_option("REPOSITORY", *name, "Reference for the new image, NAME[:TAG]");
-        command->add_option("-c,--change", *changes,
-                            "Dockerfile instruction applied to the config (repeatable)");
+        command
+            ->add_option("-c,--change", *changes,
+                         "Dockerfile instruction applied to the config (repeatable)")
+            ->allow_extra_args(false);
         command->add_option("-m,--message", *message, "History comment of the image");
         command->callback([=] {
             store target(store::default_root());

@@ -23,4 +23,7 @@ void register_dockerfile(py::module_& m);
 /// Binds the evaluator: _evaluate and its result types.
 void register_build(py::module_& m);
 
+/// Binds the image store: _Store (wrapped by dockwright.Store).
+void register_store(py::module_& m);
+
 }  // namespace dockwright::python

@@ -2,6 +2,7 @@
 #include <dockwright/core/error.hpp>
 #include <dockwright/exec/exec_error.hpp>
 #include <dockwright/registry/registry_error.hpp>
+#include <dockwright/store/store_error.hpp>
 
 #include "bindings.hpp"
 
@@ -51,6 +52,12 @@ void register_errors(py::module_& /*m*/) {
             raise("RegistryError", e,
                   py::dict(py::arg("subject") = e.subject(), py::arg("reason") = e.reason(),
                            py::arg("status") = e.status()));
+        } catch (const image_not_found_error& e) {
+            raise("ImageNotFoundError", e,
+                  py::dict(py::arg("subject") = e.subject(), py::arg("reason") = e.reason()));
+        } catch (const store_error& e) {
+            raise("StoreError", e,
+                  py::dict(py::arg("subject") = e.subject(), py::arg("reason") = e.reason()));
         } catch (const error& e) {
             raise("DockwrightError", e, py::dict());
         }

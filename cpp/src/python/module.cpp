@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
     dockwright::python::register_dockerignore(m);
     dockwright::python::register_dockerfile(m);
     dockwright::python::register_build(m);
+    dockwright::python::register_store(m);
 }

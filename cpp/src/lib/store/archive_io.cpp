@@ -343,6 +343,7 @@ decompressed_layer decompress_to(const fs::path& input, int input_fd, const fs::
     } else if (status != ARCHIVE_EOF) {
         throw store_error(subject, "cannot read: " + archive_reason(reader.get()));
     }
+    if (size == 0) throw store_error(subject, "layer is empty, not a tar archive");
     const bool compressed = archive_filter_count(reader.get()) > 1;
     // Hash what libarchive did not need, so the compressed digest covers the whole input.
     for (;;) {

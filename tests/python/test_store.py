@@ -1,0 +1,220 @@
+"""Tests of dockwright.Store and the image commands of the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_support import (
+    BUSYBOX_DIFF_ID,
+    BUSYBOX_ID,
+    busybox_archive,
+    gunzip,
+    rootfs_tar,
+    run_cli,
+)
+
+import dockwright
+from dockwright.errors import ImageNotFoundError, InvalidValueError, StoreError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> dockwright.Store:
+    """An empty store in a temporary folder."""
+    return dockwright.Store(tmp_path / "store")
+
+
+@pytest.fixture
+def busybox(store: dockwright.Store, shared_dir: Path) -> dockwright.ImageRecord:
+    """The store with Docker's busybox:local loaded."""
+    (loaded,) = store.load(busybox_archive(shared_dir))
+    return loaded
+
+
+def test_load_keeps_busybox_id(busybox: dockwright.ImageRecord) -> None:
+    assert busybox.id == BUSYBOX_ID
+    assert busybox.references == ["busybox:local"]
+    assert busybox.diff_ids == [BUSYBOX_DIFF_ID]
+    assert busybox.short_id == "36c3df1f99a1"
+    assert hashlib.sha256(busybox.config_bytes()).hexdigest() == BUSYBOX_ID[7:]
+    assert busybox.config().config.cmd == ["sh"]
+
+
+def test_layer_files_listed_on_demand(busybox: dockwright.ImageRecord) -> None:
+    (layer,) = busybox.layers()
+    assert layer.diff_id == BUSYBOX_DIFF_ID
+    assert layer.size == 1996800
+    files = {entry.path: entry for entry in layer.files()}
+    assert files["bin"].type == "dir"
+    assert any(entry.type == "file" and entry.size > 0 for entry in files.values())
+
+
+def test_save_docker_matches_docker_bytes(
+    store: dockwright.Store, busybox: dockwright.ImageRecord, shared_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.tar"
+    store.save("busybox:local", out)
+    assert out.read_bytes() == gunzip(busybox_archive(shared_dir))
+
+
+def test_save_oci_layout_validates(
+    store: dockwright.Store,
+    busybox: dockwright.ImageRecord,
+    tmp_path: Path,
+    oci_validate: Callable[[str, Any], None],
+) -> None:
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    store.save(["busybox:local"], layout, format="oci")
+    oci_validate(
+        "application/vnd.oci.layout.header.v1+json",
+        json.loads((layout / "oci-layout").read_text()),
+    )
+    index = json.loads((layout / "index.json").read_text())
+    oci_validate("application/vnd.oci.image.index.v1+json", index)
+    (descriptor,) = index["manifests"]
+    assert descriptor["annotations"]["org.opencontainers.image.ref.name"] == "local"
+    assert (
+        descriptor["annotations"]["io.containerd.image.name"] == "docker.io/library/busybox:local"
+    )
+    blob = layout / "blobs" / "sha256" / descriptor["digest"][7:]
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == descriptor["digest"][7:]
+    manifest = json.loads(blob.read_text())
+    oci_validate("application/vnd.oci.image.manifest.v1+json", manifest)
+    assert manifest["config"]["digest"] == BUSYBOX_ID
+    assert manifest["layers"][0]["digest"] == BUSYBOX_DIFF_ID
+    # The config blob stays Docker's bytes (its nulls fail the OCI config schema), because
+    # rewriting it would change the image ID; skopeo copy keeps it unchanged too.
+    config = (layout / "blobs" / "sha256" / BUSYBOX_ID[7:]).read_bytes()
+    assert hashlib.sha256(config).hexdigest() == BUSYBOX_ID[7:]
+
+
+def test_oci_tar_round_trip(
+    store: dockwright.Store, busybox: dockwright.ImageRecord, tmp_path: Path
+) -> None:
+    out = tmp_path / "oci.tar"
+    store.save("busybox:local", out, format="oci")
+    with tarfile.open(out) as tar:
+        assert {"oci-layout", "index.json"} <= set(tar.getnames())
+    other = dockwright.Store(tmp_path / "other")
+    (loaded,) = other.load(out)
+    assert loaded.id == BUSYBOX_ID
+    assert loaded.references == ["busybox:local"]
+    assert other.verify() == []
+
+
+def test_import_rootfs_like_docker_import(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    data = rootfs_tar({"etc/hello": b"hi\n"})
+    rootfs.write_bytes(data)
+    image = store.import_rootfs(rootfs, "hello:1", changes=['CMD ["sh"]', "ENV A=1"])
+    assert image.references == ["hello:1"]
+    assert image.diff_ids == ["sha256:" + hashlib.sha256(data).hexdigest()]
+    config = json.loads(image.config_bytes())
+    assert config["comment"] == "Imported from -"
+    assert config["history"] == [{"created": config["created"], "comment": "Imported from -"}]
+    assert config["config"]["Cmd"] == ["sh"]
+    assert config["config"]["Env"] == ["A=1"]
+    assert config["container_config"]["Cmd"] is None
+    assert config["os"] == "linux"
+
+
+def test_import_rejects_other_instructions(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({"a": b"a"}))
+    with pytest.raises(StoreError, match="not a valid change command"):
+        store.import_rootfs(rootfs, changes=["RUN true"])
+
+
+def test_tag_remove_and_lookup(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({"a": b"a"}))
+    image = store.import_rootfs(rootfs, "app:1")
+    assert store.tag("app:1", "app:2") is None
+    assert store.get("app:2").id == image.id
+    assert store.get(image.short_id).id == image.id
+    with pytest.raises(StoreError, match="must be forced"):
+        store.remove(image.id)
+    assert store.remove("app:1") == ["Untagged: app:1"]
+    assert store.remove("app:2") == ["Untagged: app:2", f"Deleted: {image.id}"]
+    with pytest.raises(ImageNotFoundError, match="no such image: app:2"):
+        store.get("app:2")
+    with pytest.raises(InvalidValueError, match="repository name must be lowercase"):
+        store.tag(image.id, "App")
+
+
+def test_prune_and_verify(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({"a": b"a"}))
+    dangling = store.import_rootfs(rootfs)
+    report = store.prune()
+    assert report["images"] == [dangling.id]
+    assert report["blobs"] == 2
+    assert store.images() == []
+    assert store.verify() == []
+
+
+def test_verify_reports_corruption(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({"a": b"a"}))
+    image = store.import_rootfs(rootfs, "app:1")
+    config = Path(store.root) / "blobs" / "sha256" / image.id[7:]
+    config.write_bytes(config.read_bytes() + b" ")
+    problems = store.verify()
+    assert [problem.subject for problem in problems] == [image.id, f"image {image.id}"]
+    assert problems[1].problem == "config blob is missing or corrupt"
+    result = run_cli(Path(store.root), "store", "verify", check=False)
+    assert result.returncode == 1
+    assert f"image {image.id}: config blob is missing or corrupt" in result.stdout
+    assert "2 problems found" in result.stderr
+
+
+def test_unpack_builds_the_root_filesystem(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({"etc/hello": b"hi\n"}))
+    store.import_rootfs(rootfs, "app:1")
+    assert (Path(store.unpack("app:1")) / "etc" / "hello").read_bytes() == b"hi\n"
+    assert store.verify() == []
+
+
+def test_cli_images_history_inspect(
+    busybox: dockwright.ImageRecord, store: dockwright.Store
+) -> None:
+    root = Path(store.root)
+    lines = run_cli(root, "images").stdout.splitlines()
+    assert lines[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
+    assert lines[1].startswith("busybox      local     36c3df1f99a1   ")
+    assert lines[1].endswith("   2MB")
+    history = run_cli(root, "history", "busybox:local").stdout.splitlines()
+    assert history[0] == "IMAGE          CREATED       CREATED BY   SIZE      COMMENT"
+    assert history[1].startswith("36c3df1f99a1   ")
+    assert history[1].endswith("2MB       Imported from -")
+    (document,) = json.loads(run_cli(root, "inspect", "busybox:local").stdout)
+    assert document["Id"] == BUSYBOX_ID
+    assert document["RepoTags"] == ["busybox:local"]
+    assert document["RootFS"] == {"Type": "layers", "Layers": [BUSYBOX_DIFF_ID]}
+    assert document["Size"] == 1996800
+    assert list(document)[:6] == ["Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created"]
+    missing = run_cli(root, "inspect", "nothing:here", check=False)
+    assert missing.returncode == 1
+    assert "Error: No such image: nothing:here" in missing.stderr
+
+
+def test_cli_load_reports_moved_tag(
+    store: dockwright.Store, shared_dir: Path, tmp_path: Path
+) -> None:
+    root = Path(store.root)
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({"a": b"a"}))
+    old_id = run_cli(root, "import", str(rootfs), "busybox:local").stdout.strip()
+    result = run_cli(root, "load", "-i", str(busybox_archive(shared_dir)))
+    assert result.stdout == (
+        f"The image busybox:local already exists, renaming the old one with ID {old_id} "
+        "to empty string\nLoaded image: busybox:local\n"
+    )
+    assert store.get(old_id).references == []
