@@ -218,3 +218,19 @@ def test_cli_load_reports_moved_tag(
         "to empty string\nLoaded image: busybox:local\n"
     )
     assert store.get(old_id).references == []
+
+
+def test_every_docker_base_loads_unchanged(shared_dir: Path, tmp_path: Path) -> None:
+    bases = shared_dir / "oracle" / "bases"
+    known = json.loads((bases / "known-bases.json").read_text())
+    store = dockwright.Store(tmp_path / "store")
+    for name, expected in known.items():
+        archive = bases / (name.replace(":", "-") + ".tar.gz")
+        (loaded,) = store.load(archive)
+        assert loaded.id == expected["id"], name
+        assert loaded.diff_ids == expected["diff_ids"], name
+        assert name in loaded.references
+        out = tmp_path / "resaved.tar"
+        store.save(name, out)
+        assert out.read_bytes() == gunzip(archive), name
+    assert store.verify() == []

@@ -26,8 +26,8 @@ struct prepared_image {
 /// The state of one load: the input's members and the work directory in the store's tmp/.
 class loader {
   public:
-    loader(store& target, const fs::path& work, archive_members members, const load_limits& limits)
-        : store_(target), work_(work), members_(std::move(members)), limits_(limits) {}
+    loader(const fs::path& work, archive_members members, const load_limits& limits)
+        : work_(work), members_(std::move(members)), limits_(limits) {}
 
     std::vector<prepared_image> prepare() {
         if (members_.contains("manifest.json")) return prepare_docker();
@@ -311,7 +311,6 @@ class loader {
         return images;
     }
 
-    store& store_;
     fs::path work_;
     archive_members members_;
     load_limits limits_;
@@ -341,7 +340,7 @@ std::vector<loaded_image> load_archive(store& target, const fs::path& input,
     archive_members members = input != "-" && fs::is_directory(input, ignored)
                                   ? detail::scan_directory(input, limits)
                                   : detail::unpack_archive(input, work, limits);
-    loader reader(target, work, std::move(members), limits);
+    loader reader(work, std::move(members), limits);
     std::vector<prepared_image> images = reader.prepare();
 
     std::vector<loaded_image> loaded;
