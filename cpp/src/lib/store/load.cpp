@@ -167,7 +167,7 @@ class loader {
                 tags && tags->kind() == json::kind::array) {
                 for (const auto& tag : tags->items()) {
                     if (tag.kind() != json::kind::string) {
-                        throw store_error(where, "RepoTags holds a value that is not a string");
+                        throw store_error(where, "RepoTags contains a value that is not a string");
                     }
                     result.references.push_back(reference::parse_tagged(tag.text()));
                 }

@@ -178,6 +178,24 @@ std::string json_string(std::string_view text) {
     return out;
 }
 
+/// Encodes the legacy `repositories` file: repository -> tag -> ID of the top layer folder.
+std::string repositories_json(
+    const std::map<std::string, std::map<std::string, std::string>>& repositories) {
+    std::string text = "{";
+    for (const auto& [name, tags] : repositories) {
+        if (text.size() > 1) text += ",";
+        text += json_string(name) + ":{";
+        bool first = true;
+        for (const auto& [tag, id] : tags) {
+            text += (first ? "" : ",") + json_string(tag) + ":" + json_string(id);
+            first = false;
+        }
+        text += "}";
+    }
+    // Docker writes the document with a trailing newline (json.Encoder).
+    return text + "}\n";
+}
+
 void save_docker(const store& source, const std::vector<selected_image>& images, int fd) {
     archive_writer out(fd);
     struct pending_file {
@@ -248,23 +266,12 @@ void save_docker(const store& source, const std::vector<selected_image>& images,
         }
         manifest += "]}";
     }
-    // Docker writes both documents with a trailing newline (json.Encoder).
+    // Docker writes manifest.json with a trailing newline (json.Encoder).
     manifest += "]\n";
     entries["manifest.json"] = {pending_file::kind::bytes, manifest, {}, 0};
     if (!repositories.empty()) {
-        std::string text = "{";
-        for (const auto& [name, tags] : repositories) {
-            if (text.size() > 1) text += ",";
-            text += json_string(name) + ":{";
-            bool first = true;
-            for (const auto& [tag, id] : tags) {
-                text += (first ? "" : ",") + json_string(tag) + ":" + json_string(id);
-                first = false;
-            }
-            text += "}";
-        }
-        text += "}\n";
-        entries["repositories"] = {pending_file::kind::bytes, text, {}, 0};
+        entries["repositories"] = {
+            pending_file::kind::bytes, repositories_json(repositories), {}, 0};
     }
     // The map's byte-wise order equals Go's filepath.Walk order for these names.
     for (const auto& [name, pending] : entries) {

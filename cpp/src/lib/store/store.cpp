@@ -74,8 +74,9 @@ std::optional<digest> optional_digest(const std::optional<std::string>& text) {
 struct store::database {
     explicit database(const fs::path& path) : connection(path.string()) {
         sqlite3_busy_timeout(connection.get(), 60000);
-        // Switching to WAL needs a moment of exclusive access, which a concurrent opener
-        // may hold; the busy handler covers it, the loop covers SQLITE_BUSY returned early.
+        // Switching to WAL needs a moment of exclusive access that a concurrent opener may hold.
+        // The busy handler waits for it, and the loop retries when SQLite returns SQLITE_BUSY
+        // without calling the handler.
         for (int attempt = 0;; ++attempt) {
             try {
                 connection.execute("PRAGMA journal_mode=WAL");
