@@ -40,6 +40,13 @@ def test_kill_during_operations_keeps_store_consistent(shared_dir: Path, tmp_pat
         ("rmi", lambda i: ["rmi", f"copy:{i - 1}"]),
         ("prune", lambda i: ["prune"]),
     ]
+    # Time each operation once, so the kills land between its start and its usual end.
+    durations = {}
+    for name, arguments in operations:
+        began = time.monotonic()
+        start(root, *arguments(1000)).wait()
+        durations[name] = time.monotonic() - began
+
     generator = random.Random(4)
     killed = 0
     rounds = 70
@@ -47,7 +54,7 @@ def test_kill_during_operations_keeps_store_consistent(shared_dir: Path, tmp_pat
     for i in range(rounds):
         name, arguments = operations[i % len(operations)]
         process = start(root, *arguments(i))
-        time.sleep(generator.uniform(0.0, 0.04))
+        time.sleep(generator.uniform(0.0, 0.9 * durations[name]))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             killed += 1
