@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dockwright import _core
 
@@ -112,7 +112,7 @@ class Store:
         """The store's root directory."""
         return self._store.root
 
-    def _record(self, data: dict) -> ImageRecord:
+    def _record(self, data: dict[str, Any]) -> ImageRecord:
         return ImageRecord(
             id=data["id"],
             references=[_familiar(name) for name in data["references"]],
@@ -146,7 +146,7 @@ class Store:
         """
         return list(self._store.remove(image, force))
 
-    def prune(self, dangling_images: bool = True) -> dict:
+    def prune(self, dangling_images: bool = True) -> dict[str, Any]:
         """Remove dangling images, then unused blobs, layers, snapshots and temporary files.
 
         Returns the counts: ``images`` (IDs), ``blobs``, ``bytes``, ``snapshots``,

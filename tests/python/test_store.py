@@ -42,7 +42,9 @@ def test_load_keeps_busybox_id(busybox: dockwright.ImageRecord) -> None:
     assert busybox.diff_ids == [BUSYBOX_DIFF_ID]
     assert busybox.short_id == "36c3df1f99a1"
     assert hashlib.sha256(busybox.config_bytes()).hexdigest() == BUSYBOX_ID[7:]
-    assert busybox.config().config.cmd == ["sh"]
+    config = busybox.config().config
+    assert config is not None
+    assert config.cmd == ["sh"]
 
 
 def test_layer_files_listed_on_demand(busybox: dockwright.ImageRecord) -> None:

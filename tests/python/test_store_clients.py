@@ -57,7 +57,8 @@ def config_digest(layout: Path) -> str:
     """Return the config digest of the only image of an OCI layout."""
     (descriptor,) = json.loads((layout / "index.json").read_text())["manifests"]
     manifest = layout / "blobs" / "sha256" / descriptor["digest"][7:]
-    return json.loads(manifest.read_text())["config"]["digest"]
+    digest: str = json.loads(manifest.read_text())["config"]["digest"]
+    return digest
 
 
 def test_skopeo_copies_load_back(store: dockwright.Store, tmp_path: Path) -> None:

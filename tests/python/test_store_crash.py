@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from store_support import busybox_archive, cli, rootfs_tar, run_cli
@@ -31,7 +32,7 @@ def test_kill_during_operations_keeps_store_consistent(shared_dir: Path, tmp_pat
     rootfs = tmp_path / "rootfs.tar"
     rootfs.write_bytes(rootfs_tar({f"file{i}": os.urandom(4096) for i in range(256)}))
 
-    operations = [
+    operations: list[tuple[str, Callable[[int], list[str]]]] = [
         ("load", lambda i: ["load", "-i", str(busybox)]),
         ("load-oci", lambda i: ["load", "-i", str(oci_tar)]),
         ("save", lambda i: ["save", "-o", str(tmp_path / f"out{i}.tar"), "busybox:local"]),
@@ -41,7 +42,7 @@ def test_kill_during_operations_keeps_store_consistent(shared_dir: Path, tmp_pat
         ("prune", lambda i: ["prune"]),
     ]
     # Time each operation once, so the kills land between its start and its usual end.
-    durations = {}
+    durations: dict[str, float] = {}
     for name, arguments in operations:
         began = time.monotonic()
         start(root, *arguments(1000)).wait()
