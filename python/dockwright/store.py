@@ -163,14 +163,16 @@ class Store:
         images: str | Iterable[str],
         output: str | os.PathLike[str],
         format: Literal["docker", "oci"] = "docker",
+        compression: Literal["none", "gzip", "zstd"] = "none",
     ) -> None:
         """Write images as a docker-archive tar or an OCI layout.
 
         With ``format="oci"``, an ``output`` that is an existing directory or ends with ``/``
-        receives the layout itself; any other path receives a tar of it.
+        receives the layout itself; any other path receives a tar of it. ``compression``
+        compresses the layers of an OCI layout; docker-archive layers stay uncompressed.
         """
         names = [images] if isinstance(images, str) else list(images)
-        self._store.save(names, os.fspath(output), format)
+        self._store.save(names, os.fspath(output), format, compression)
 
     def load(self, input: str | os.PathLike[str]) -> list[ImageRecord]:
         """Load a docker-archive or OCI layout (tar, compressed tar or directory).

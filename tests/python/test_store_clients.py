@@ -6,8 +6,9 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_support import BUSYBOX_DIFF_ID, BUSYBOX_ID, busybox_archive, require_tool
@@ -168,3 +169,31 @@ def test_podman_save_loads_into_store(
     assert loaded.id == BUSYBOX_ID
     assert loaded.references == [name.removeprefix("docker.io/library/")]
     assert other.verify() == []
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_compressed_oci_layout_reads_back(
+    store: dockwright.Store,
+    tmp_path: Path,
+    compression: str,
+    oci_validate: Callable[[str, Any], None],
+) -> None:
+    layout = tmp_path / "layout"
+    store.save("busybox:local", str(layout) + "/", format="oci", compression=compression)  # type: ignore[arg-type]
+    (descriptor,) = json.loads((layout / "index.json").read_text())["manifests"]
+    manifest = json.loads((layout / "blobs" / "sha256" / descriptor["digest"][7:]).read_text())
+    oci_validate("application/vnd.oci.image.manifest.v1+json", manifest)
+    (layer,) = manifest["layers"]
+    assert layer["mediaType"] == f"application/vnd.oci.image.layer.v1.tar+{compression}"
+    blob = layout / "blobs" / "sha256" / layer["digest"][7:]
+    assert blob.stat().st_size == layer["size"]
+    assert layer["size"] < 1996800
+    skopeo = require_tool("skopeo")
+    info = json.loads(run(skopeo, "inspect", f"oci:{layout}:local"))
+    assert info["Layers"] == [layer["digest"]]
+    other = dockwright.Store(tmp_path / "other")
+    (loaded,) = other.load(layout)
+    assert loaded.id == BUSYBOX_ID
+    assert loaded.layers()[0].compressed_digest == layer["digest"]
+    assert loaded.layers()[0].compressed_size == layer["size"]
+    assert list(Path(store.root, "tmp").iterdir()) == []

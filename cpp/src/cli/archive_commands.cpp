@@ -20,15 +20,26 @@ void add_archive_commands(CLI::App& app) {
                             "Output file, or a directory for an OCI layout (default: stdout)");
         command->add_option("--format", *format, "Archive format: docker or oci")
             ->check(CLI::IsMember({"docker", "oci"}));
+        auto compress = std::make_shared<std::string>("none");
+        command
+            ->add_option("--compress", *compress,
+                         "Layer compression of an OCI layout: none, gzip or zstd")
+            ->check(CLI::IsMember({"none", "gzip", "zstd"}));
         command->callback([=] {
+            if (*compress != "none" && *format != "oci") {
+                throw store_error("save", "--compress applies only to --format oci");
+            }
             if (*output == "-" && ::isatty(STDOUT_FILENO)) {
                 throw store_error("save",
                                   "cowardly refusing to save to a terminal. Use the -o "
                                   "flag or redirect");
             }
             store source(store::default_root());
+            const layer::compression kind = *compress == "gzip"   ? layer::compression::gzip
+                                            : *compress == "zstd" ? layer::compression::zstd
+                                                                  : layer::compression::none;
             save_archive(source, *names, *output,
-                         *format == "oci" ? archive_format::oci : archive_format::docker);
+                         *format == "oci" ? archive_format::oci : archive_format::docker, kind);
         });
     }
     {

@@ -119,13 +119,25 @@ class python_store {
     }
 
     void save(const std::vector<std::string>& names, const std::string& output,
-              const std::string& format) {
+              const std::string& format, const std::string& compression) {
         if (format != "docker" && format != "oci") {
             throw invalid_value_error("archive format", format, "use 'docker' or 'oci'");
         }
+        layer::compression kind = layer::compression::none;
+        if (compression == "gzip")
+            kind = layer::compression::gzip;
+        else if (compression == "zstd")
+            kind = layer::compression::zstd;
+        else if (compression != "none") {
+            throw invalid_value_error("compression", compression, "use 'none', 'gzip' or 'zstd'");
+        }
+        if (kind != layer::compression::none && format != "oci") {
+            throw invalid_value_error("compression", compression,
+                                      "layers are compressed only in OCI layouts");
+        }
         py::gil_scoped_release release;
         save_archive(store_, names, output,
-                     format == "oci" ? archive_format::oci : archive_format::docker);
+                     format == "oci" ? archive_format::oci : archive_format::docker, kind);
     }
 
     py::list load(const std::string& input) {
@@ -180,7 +192,7 @@ void register_store(py::module_& m) {
         .def("prune", &python_store::prune, py::arg("dangling_images") = true)
         .def("verify", &python_store::verify)
         .def("save", &python_store::save, py::arg("names"), py::arg("output"),
-             py::arg("format") = "docker")
+             py::arg("format") = "docker", py::arg("compression") = "none")
         .def("load", &python_store::load, py::arg("input"))
         .def("import_rootfs", &python_store::import_rootfs, py::arg("input"),
              py::arg("reference") = py::none(), py::arg("changes") = std::vector<std::string>{},

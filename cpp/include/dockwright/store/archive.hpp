@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dockwright/core/digest.hpp"
+#include "dockwright/layer/compression.hpp"
 #include "dockwright/store/reference.hpp"
 #include "dockwright/store/store.hpp"
 
@@ -52,8 +53,11 @@ std::vector<loaded_image> load_archive(store& target, const std::filesystem::pat
 /// path, `-` for standard output, or for archive_format::oci a directory (existing, or given
 /// with a trailing `/`), which then receives the layout itself instead of a tar of it. A
 /// repository name without tag selects every tag of that repository, as docker save does.
+/// `layer_compression` applies to OCI layouts only, whose layers it compresses (media type
+/// `...layer.v1.tar+gzip` or `+zstd`); docker-archive layers are always uncompressed.
 void save_archive(const store& source, std::span<const std::string> names,
-                  const std::filesystem::path& output, archive_format format);
+                  const std::filesystem::path& output, archive_format format,
+                  layer::compression layer_compression = layer::compression::none);
 
 /// What import_rootfs() records.
 struct import_options {

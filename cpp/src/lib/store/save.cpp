@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <tuple>
 
 #include "dockwright/core/json.hpp"
+#include "dockwright/layer/byte_sink.hpp"
+#include "dockwright/layer/compression.hpp"
 #include "dockwright/layer/tar_writer.hpp"
 #include "dockwright/store/archive.hpp"
 #include "files.hpp"
@@ -228,7 +231,7 @@ void save_docker(const store& source, const std::vector<selected_image>& images,
                 legacy.created = timestamp::from_unix(0);
             legacy.extra.clear();
             legacy.id = folder;
-            legacy.parent = i == 0 ? "" : std::string(ids[i - 1].hex());
+            if (i > 0) legacy.parent = std::string(ids[i - 1].hex());
             legacy.os = config.os;
             entries[folder] = {pending_file::kind::directory, {}, {}, mtime};
             entries[folder + "/VERSION"] = {pending_file::kind::bytes, "1.0", {}, mtime};
@@ -300,7 +303,47 @@ struct oci_layout {
     std::string index;
 };
 
-oci_layout build_oci(const store& source, const std::vector<selected_image>& images) {
+/// Compresses the layer blob `diff_id` into a new file under `work`; returns its digest, size
+/// and path.
+std::tuple<digest, std::uint64_t, fs::path> compress_layer(const store& source,
+                                                           const digest& diff_id,
+                                                           layer::compression kind,
+                                                           const fs::path& work) {
+    const fs::path path = work / std::string(diff_id.hex());
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        throw store_error(path.string(), std::string("cannot create: ") + std::strerror(errno));
+    }
+    struct closer {
+        int fd;
+        ~closer() { ::close(fd); }
+    } close_fd{fd};
+    layer::fd_sink file(fd);
+    layer::digesting_sink digesting(file);
+    const auto compressor = layer::make_compressor({kind, 0, 0}, digesting);
+    const int input = ::open(source.blob_path(diff_id).c_str(), O_RDONLY | O_CLOEXEC);
+    if (input < 0) throw store_error(diff_id.str(), "layer blob is missing");
+    struct closer close_input {
+        input
+    };
+    std::vector<std::byte> buffer(1 << 20);
+    for (;;) {
+        const ssize_t count = ::read(input, buffer.data(), buffer.size());
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) throw store_error(diff_id.str(), "cannot read the layer blob");
+        if (count == 0) break;
+        compressor->write(std::span(buffer).first(static_cast<std::size_t>(count)));
+    }
+    compressor->finish();
+    return {*digesting.result(), digesting.size(), path};
+}
+
+oci_layout build_oci(const store& source, const std::vector<selected_image>& images,
+                     layer::compression kind, const fs::path& work) {
+    const std::string media_type = kind == layer::compression::none
+                                       ? "application/vnd.oci.image.layer.v1.tar"
+                                       : "application/vnd.oci.image.layer.v1.tar+" +
+                                             std::string(layer::compression_name(kind));
     oci_layout layout;
     std::string descriptors;
     for (const auto& selected : images) {
@@ -314,12 +357,21 @@ oci_layout build_oci(const store& source, const std::vector<selected_image>& ima
             ",\"size\":" + std::to_string(config_bytes.size()) + "},\"layers\":[";
         for (std::size_t i = 0; i < selected.record.diff_ids.size(); ++i) {
             const auto& diff_id = selected.record.diff_ids[i];
-            const layer_record layer = source.layer(diff_id);
-            layout.layers[diff_id.str()] = source.blob_path(diff_id);
+            digest blob = diff_id;
+            std::uint64_t size = source.layer(diff_id).size;
+            if (kind == layer::compression::none) {
+                layout.layers[diff_id.str()] = source.blob_path(diff_id);
+            } else {
+                auto [compressed, compressed_size, path] =
+                    compress_layer(source, diff_id, kind, work);
+                blob = compressed;
+                size = compressed_size;
+                layout.layers[blob.str()] = path;
+            }
             manifest += std::string(i > 0 ? "," : "") +
-                        "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":" +
-                        json_string(diff_id.str()) + ",\"size\":" + std::to_string(layer.size) +
-                        "}";
+                        "{\"mediaType\":" + json_string(media_type) +
+                        ",\"digest\":" + json_string(blob.str()) +
+                        ",\"size\":" + std::to_string(size) + "}";
         }
         manifest += "]}";
         const digest manifest_digest = digest::sha256_of(manifest);
@@ -446,11 +498,19 @@ std::vector<digest> legacy_layer_ids(const image& config) {
 }
 
 void save_archive(const store& source, std::span<const std::string> names, const fs::path& output,
-                  archive_format format) {
+                  archive_format format, layer::compression layer_compression) {
     if (names.empty()) throw store_error("save", "no image given");
     const auto images = select_images(source, names);
     if (format == archive_format::oci) {
-        const oci_layout layout = build_oci(source, images);
+        // Compressed layers wait in the store's tmp/ under the writer lock, so a concurrent
+        // prune leaves them alone.
+        const auto lock = source.lock_for_writing();
+        const fs::path work = source.make_temp_dir("save-");
+        struct cleanup {
+            fs::path path;
+            ~cleanup() { detail::remove_tree(path); }
+        } remove_work{work};
+        const oci_layout layout = build_oci(source, images, layer_compression, work);
         std::error_code ignored;
         const std::string text = output.string();
         if (output != "-" && (fs::is_directory(output, ignored) || text.ends_with('/'))) {
