@@ -7,8 +7,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <set>
 #include <vector>
@@ -358,6 +360,26 @@ decompressed_layer decompress_to(const fs::path& input, int input_fd, const fs::
     }
     return decompressed_layer{content.finish(), size, source.raw_hash.finish(), source.raw_size,
                               compressed};
+}
+
+bool looks_compressed(const fs::path& path) {
+    const file_handle fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return true;
+    unsigned char magic[6] = {};
+    const ssize_t count = ::read(fd.get(), magic, sizeof magic);
+    if (count < 6) return true;
+    const auto starts = [&](std::initializer_list<unsigned char> prefix) {
+        return std::equal(prefix.begin(), prefix.end(), magic);
+    };
+    return starts({0x1f, 0x8b}) || starts({0x28, 0xb5, 0x2f, 0xfd}) || starts({'B', 'Z', 'h'}) ||
+           starts({0xfd, '7', 'z', 'X', 'Z', 0x00});
+}
+
+void fsync_file(const fs::path& path) {
+    const file_handle fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+        throw store_error(path.string(), std::string("fsync failed: ") + std::strerror(errno));
+    }
 }
 
 std::vector<layer_file> check_layer(const fs::path& path, const std::string& subject) {

@@ -55,6 +55,12 @@ struct decompressed_layer {
 decompressed_layer decompress_to(const std::filesystem::path& input, int input_fd,
                                  const std::filesystem::path& output, const std::string& subject);
 
+/// Returns whether the file starts with the magic bytes of gzip, zstd, bzip2 or xz.
+bool looks_compressed(const std::filesystem::path& path);
+
+/// Fsyncs a regular file so that a later rename of it survives a crash.
+void fsync_file(const std::filesystem::path& path);
+
 /// Reads the uncompressed layer tar at `path` and checks every entry: no absolute names or
 /// `..`, no entry below a symlink of this layer, hard links only to earlier entries, known
 /// types. Returns the entries. Throws store_error `<subject>: layer entry '<name>': <reason>`.

@@ -103,9 +103,19 @@ class loader {
                                const std::optional<digest>& blob_digest,
                                std::optional<std::uint64_t> blob_size, fs::path& file) {
         const auto& member = detail::resolve_member(members_, name);
-        file = work_ / ("layer-" + std::to_string(++layer_count_));
         const std::string subject = "layer '" + name + "'";
-        const auto result = detail::decompress_to(member.location, -1, file, subject);
+        const auto result = [&] {
+            if (member.owned && member.content_digest &&
+                !detail::looks_compressed(member.location)) {
+                // An uncompressed member unpacked into the work directory is the layer file.
+                file = member.location;
+                detail::fsync_file(file);
+                return detail::decompressed_layer{*member.content_digest, member.size,
+                                                  *member.content_digest, member.size, false};
+            }
+            file = work_ / ("layer-" + std::to_string(++layer_count_));
+            return detail::decompress_to(member.location, -1, file, subject);
+        }();
         if (blob_digest && result.compressed_digest != *blob_digest) {
             throw store_error(subject, "content has digest " + result.compressed_digest.str() +
                                            ", the manifest says " + blob_digest->str());
