@@ -236,3 +236,57 @@ def test_every_docker_base_loads_unchanged(shared_dir: Path, tmp_path: Path) -> 
         store.save(name, out)
         assert out.read_bytes() == gunzip(archive), name
     assert store.verify() == []
+
+
+def test_save_links_shared_layers(
+    store: dockwright.Store, busybox: dockwright.ImageRecord, tmp_path: Path
+) -> None:
+    layer = tmp_path / "layer.tar"
+    layer.write_bytes(Path(store.root, "blobs", "sha256", BUSYBOX_DIFF_ID[7:]).read_bytes())
+    twin = store.import_rootfs(layer, "twin:1", changes=['CMD ["true"]'])
+    assert twin.diff_ids == busybox.diff_ids
+    out = tmp_path / "both.tar"
+    store.save(["busybox:local", "twin:1"], out)
+    with tarfile.open(out) as tar:
+        links = [m for m in tar.getmembers() if m.issym()]
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert [item["RepoTags"] for item in manifest] == [["busybox:local"], ["twin:1"]]
+    (link,) = links
+    assert link.name == manifest[1]["Layers"][0]
+    assert link.linkname == "../" + manifest[0]["Layers"][0]
+    other = dockwright.Store(tmp_path / "other")
+    loaded = other.load(out)
+    assert [image.id for image in loaded] == [BUSYBOX_ID, twin.id]
+    assert other.verify() == []
+
+
+def test_load_picks_amd64_from_nested_index(
+    store: dockwright.Store, busybox: dockwright.ImageRecord, tmp_path: Path
+) -> None:
+    layout = tmp_path / "layout"
+    store.save("busybox:local", str(layout) + "/", format="oci")
+    index_path = layout / "index.json"
+    index = json.loads(index_path.read_text())
+    amd64 = index["manifests"][0]
+    other_platform = dict(amd64, platform={"architecture": "arm64", "os": "linux"})
+    nested = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [other_platform, amd64],
+        }
+    ).encode()
+    digest = hashlib.sha256(nested).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(nested)
+    index["manifests"] = [
+        {
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": "sha256:" + digest,
+            "size": len(nested),
+            "annotations": amd64["annotations"],
+        }
+    ]
+    index_path.write_text(json.dumps(index))
+    (loaded,) = dockwright.Store(tmp_path / "other").load(layout)
+    assert loaded.id == BUSYBOX_ID
+    assert loaded.references == ["busybox:local"]
