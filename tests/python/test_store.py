@@ -6,6 +6,7 @@ import hashlib
 import json
 import tarfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,16 @@ def test_load_picks_amd64_from_nested_index(
     (loaded,) = dockwright.Store(tmp_path / "other").load(layout)
     assert loaded.id == BUSYBOX_ID
     assert loaded.references == ["busybox:local"]
+
+
+def test_concurrent_unpack_shares_snapshot(store: dockwright.Store, tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs.tar"
+    rootfs.write_bytes(rootfs_tar({f"f{i}": bytes(65536) for i in range(64)}))
+    store.import_rootfs(rootfs, "app:1")
+    stores = [dockwright.Store(store.root) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        paths = list(pool.map(lambda other: other.unpack("app:1"), stores))
+    assert len(set(paths)) == 1
+    assert (Path(paths[0]) / "f63").stat().st_size == 65536
+    assert list(Path(store.root, "tmp").iterdir()) == []
+    assert store.verify() == []

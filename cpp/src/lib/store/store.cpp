@@ -748,9 +748,14 @@ fs::path store::unpack(const digest& id) {
         for (const auto& diff_id : record.diff_ids) {
             layer::apply_layer(blob_path(diff_id), rootfs);
         }
-        std::error_code ignored;
-        if (fs::exists(target, ignored)) detail::remove_tree(target);
-        fs::rename(rootfs, target);
+        // A snapshot directory appears only by a rename after its last layer, so one that a
+        // concurrent or killed process left behind is complete and is kept.
+        std::error_code failure;
+        fs::rename(rootfs, target, failure);
+        if (failure && !fs::is_directory(target)) {
+            throw store_error(target.string(),
+                              "cannot move the snapshot into place: " + failure.message());
+        }
         detail::fsync_directory(target.parent_path());
     } catch (...) {
         detail::remove_tree(work);
