@@ -288,30 +288,22 @@ std::vector<layer::change> compare_tree(const tree_snapshot& before, const fs::p
                                         const std::vector<std::string>& skip_below) {
     const tree_snapshot now = snapshot_tree(root, skip_below);
     std::vector<layer::change> changes;
-    std::vector<std::string> opaque_dirs;
+    // As in Docker's tree comparison, a directory present before and after is "modified" and
+    // its removed children get whiteouts; it never becomes opaque, even when it was removed
+    // and made again, because whether its inode number changed depends on the file system.
     for (const auto& [path, state] : now) {
         if (is_listed(path, ignored) || is_below(path, ignored)) continue;
         const auto old = before.find(path);
         if (old != before.end() && old->second == state) continue;
-        // A directory that replaced another one (a new inode) hides everything below it.
-        const bool replaced_dir = old != before.end() && S_ISDIR(state.mode) &&
-                                  S_ISDIR(old->second.mode) && old->second.ino != state.ino;
-        if (replaced_dir) opaque_dirs.push_back(path);
-        changes.push_back(
-            {path, replaced_dir ? layer::change_kind::opaque : layer::change_kind::modified});
+        changes.push_back({path, layer::change_kind::modified});
     }
     for (const auto& [path, state] : before) {
         if (now.contains(path) || is_listed(path, ignored) || is_below(path, ignored)) continue;
-        if (is_below(path, opaque_dirs)) continue;
         // Only the topmost deleted path gets a whiteout.
         const auto slash = path.rfind('/');
         if (slash != std::string::npos) {
             const auto parent = now.find(path.substr(0, slash));
             if (parent == now.end() || !S_ISDIR(parent->second.mode)) continue;
-            const auto old_parent = before.find(path.substr(0, slash));
-            if (old_parent != before.end() && old_parent->second.ino != parent->second.ino &&
-                is_listed(path.substr(0, slash), opaque_dirs))
-                continue;
         }
         changes.push_back({path, layer::change_kind::deleted});
     }

@@ -55,7 +55,8 @@ std::string to_ascii(std::string_view text) {
 // Copies `text` into the field, truncated, with a NUL after it when it is shorter.
 void put_string(block& b, field f, std::string_view text) {
     const std::size_t n = std::min(text.size(), f.width);
-    std::memcpy(b.data() + f.offset, text.data(), n);
+    // An empty string_view may have a null data pointer, which memcpy must not receive.
+    if (n != 0) std::memcpy(b.data() + f.offset, text.data(), n);
     if (n < f.width) b[f.offset + n] = '\0';
 }
 

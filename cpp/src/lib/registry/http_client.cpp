@@ -126,7 +126,7 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* use
     }
     const std::string_view rest = t.request->body.substr(t.body_offset);
     const std::size_t n = std::min(room, rest.size());
-    std::memcpy(buffer, rest.data(), n);
+    if (n != 0) std::memcpy(buffer, rest.data(), n);
     t.body_offset += n;
     return n;
 }

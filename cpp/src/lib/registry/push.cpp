@@ -55,7 +55,7 @@ struct upload_stream {
         }
         const std::size_t n = static_cast<std::size_t>(
             std::min<std::uint64_t>({out.size(), buffer_length - buffer_offset, limit}));
-        std::memcpy(out.data(), buffer.data() + buffer_offset, n);
+        if (n != 0) std::memcpy(out.data(), buffer.data() + buffer_offset, n);
         buffer_offset += n;
         sent += n;
         return n;
