@@ -50,7 +50,7 @@ struct run_result {
 /// spaces, e.g. `The command '/bin/sh -c exit 3' returned a non-zero code: 3`.
 std::string failure_message(const std::vector<std::string>& command, int exit_code);
 
-/// failure_message() plus the reason when the executor knows it: out of memory under the
+/// failure_message() plus the reason when the executor has recorded one: out of memory under the
 /// memory limit, cancelled, timed out.
 std::string describe_failure(const std::vector<std::string>& command, const run_result& result,
                              const resource_limits& limits);

@@ -74,13 +74,13 @@ struct run_spec {
     /// `user.overlay.opaque` set to "y".
     std::vector<std::filesystem::path> lower_dirs;
     /// Empty directories on one filesystem: the container's writable layer and overlayfs'
-    /// work directory. In the copy fallback the upper directory holds the whole root copy.
+    /// work directory. In the copy fallback the upper directory contains the whole root copy.
     std::filesystem::path upper_dir;
     std::filesystem::path work_dir;
 
     /// The argv to execute; argv[0] is looked up in the container's PATH when it has no `/`.
     std::vector<std::string> argv;
-    /// `NAME=value` entries as the command sees them.
+    /// `NAME=value` entries of the command's environment.
     std::vector<std::string> env;
     /// USER: `name`, `uid`, `name:group` or `uid:gid`; empty is root.
     std::string user;

@@ -31,7 +31,7 @@ struct progress_event {
         mounted,
         /// `done` of `total` bytes transferred so far.
         transferring,
-        /// A transient failure; the transfer starts again after a delay. `detail` says why.
+        /// A transient failure, so the transfer starts again after a delay. `detail` gives the cause.
         retrying,
         /// The blob is transferred and verified.
         done,

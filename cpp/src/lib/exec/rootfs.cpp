@@ -289,7 +289,7 @@ std::vector<layer::change> compare_tree(const tree_snapshot& before, const fs::p
     const tree_snapshot now = snapshot_tree(root, skip_below);
     std::vector<layer::change> changes;
     // As in Docker's tree comparison, a directory present before and after is "modified" and
-    // its removed children get whiteouts; it never becomes opaque, even when it was removed
+    // each removed child gets a whiteout. It never becomes opaque, not even when it was removed
     // and made again, because whether its inode number changed depends on the file system.
     for (const auto& [path, state] : now) {
         if (is_listed(path, ignored) || is_below(path, ignored)) continue;

@@ -411,7 +411,7 @@ void registry_client::login(std::string_view registry, const credentials& creds)
     impl_->sessions.erase(domain);
     registry_session& s = impl_->session(domain);
     http_client client = impl_->make_client(s);
-    // An empty scope asks the token server only to authenticate, as `docker login` does.
+    // With an empty scope the token request only authenticates, as `docker login` does.
     std::string auth = [&] {
         std::lock_guard lock(s.mutex);
         return s.challenge ? s.challenge->scheme : std::string();

@@ -37,7 +37,7 @@ struct registry_client::impl {
     [[nodiscard]] http_client make_client(const registry_session& s) const;
 
     /// Sends `request` with the session's authorization for `scope` (`repository:x:pull`),
-    /// fetching or refreshing a token on a 401 answer. Throws registry_auth_error when the
+    /// fetching or refreshing a token on a 401 response. Throws registry_auth_error when the
     /// registry keeps refusing.
     http_response send(http_client& client, registry_session& s, http_request request,
                        const std::string& scope);
