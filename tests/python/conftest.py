@@ -60,3 +60,10 @@ def oci_validate(shared_dir: Path) -> Callable[[str, Any], None]:
         validator.validate(document)
 
     return validate
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers of the test suite."""
+    config.addinivalue_line(
+        "markers", "slow: takes a minute or more (debootstrap, apt-get); still runs in CI"
+    )

@@ -1,0 +1,430 @@
+"""Build every example of examples/ with `dockwright build` and run the images it makes.
+
+The base images come from scripts/make-base in a temporary store (DOCKWRIGHT_ROOT). Each
+image's config and history are checked. Then the image is written with `dockwright save`
+and loaded into podman, whose storage is a temporary folder so that the user's podman
+images are untouched, and into docker when an engine listens on /var/run/docker.sock. Each
+runtime runs it and its exact output is checked. The debian-service example is marked slow:
+its first build runs debootstrap (about a minute) and every build runs apt-get against the
+Debian mirror.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_support import cli
+
+import dockwright
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+MAKE_BASE = REPO / "scripts" / "make-base"
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEBIAN_BASE_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "dockwright"
+    / "debian-bookworm-minbase.tar"
+)
+DOCKER_SOCKET = Path("/var/run/docker.sock")
+
+# Limits given to every podman and docker run. As root, podman raises the open-file and
+# process limits above the caller's hard limits by default. That fails with EPERM where the
+# caller lacks CAP_SYS_RESOURCE, as in some sandboxes, but lowering a limit always works.
+RUN_LIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+
+INDEX_HTML = (EXAMPLES / "static-app" / "site" / "index.html").read_text()
+INVENTORY_TABLE = """\
+bolt       250
+gear         7
+nut        310
+spring      48
+widget      12
+total      627
+"""
+STATUS_PAGE = """\
+HTTP/1.0 200 OK
+status: ok
+service: lighttpd on Debian bookworm, installed by apt-get during a dockwright build
+"""
+MULTI_STAGE_RUN = (
+    '|{count} VERSION={version} /bin/sh -c mkdir -p /out/bin /out/share/inventory  && sed "s/'
+    '@VERSION@/${{VERSION}}/g" inventory.sh.in > /out/bin/inventory  && chmod 0755 '
+    "/out/bin/inventory  && sort -t, -k1,1 items.csv | awk -F, -f table.awk > "
+    "/out/share/inventory/table.txt"
+)
+
+
+@dataclass(frozen=True)
+class Build:
+    """One `dockwright build` of an example: its folder, extra options and tag."""
+
+    example: str
+    options: tuple[str, ...] = ()
+    variant: str = "latest"
+
+    @property
+    def tag(self) -> str:
+        """The reference the build is tagged with."""
+        return f"example/{self.example}:{self.variant}"
+
+    @property
+    def base(self) -> str:
+        """The scripts/make-base argument for the example's base image."""
+        return "debian" if self.example == "debian-service" else "busybox"
+
+
+HELLO = Build("hello")
+STATIC_APP = Build("static-app")
+MULTI_STAGE = Build("multi-stage")
+MULTI_STAGE_BUILD_STAGE = Build(
+    "multi-stage", ("--target", "build", "--build-arg", "VERSION=2.0"), "build-stage"
+)
+DEBIAN_SERVICE = Build("debian-service", ("--network", "host"))
+
+
+def run(args: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> str:
+    """Run a program and return its standard output; fail the test with its stderr."""
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, (
+        f"{' '.join(args)} exited with {result.returncode}:\n{result.stderr}{result.stdout}"
+    )
+    return result.stdout
+
+
+def require_build_command() -> None:
+    """Skip when the installed dockwright program has no build command."""
+    result = subprocess.run([cli(), "build", "--help"], capture_output=True, text=True)
+    if result.returncode != 0 or "dockwright build" not in result.stdout:
+        pytest.skip(f"{cli()} has no build command")
+
+
+class ExampleImages:
+    """Builds examples into one temporary store, each build once, and saves them as archives."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = dict(os.environ, DOCKWRIGHT_ROOT=str(root), DOCKWRIGHT_CLI=cli())
+        self._bases: set[str] = set()
+        self._images: dict[Build, str] = {}
+        self._archives: dict[Build, Path] = {}
+
+    def make_base(self, kind: str) -> None:
+        """Import the busybox or debian base image with scripts/make-base, once."""
+        if kind in self._bases:
+            return
+        if kind == "debian" and not DEBIAN_BASE_CACHE.exists():
+            if shutil.which("debootstrap") is None:
+                pytest.skip("debootstrap is not installed (scripts/setup installs it)")
+            if os.geteuid() != 0:
+                pytest.skip("debootstrap needs root to make the Debian base image")
+        run([str(MAKE_BASE), kind, "--store", str(self.root)], env=self.env)
+        self._bases.add(kind)
+
+    def build(self, build: Build) -> str:
+        """Build the example once and return its image ID."""
+        if build not in self._images:
+            require_build_command()
+            self.make_base(build.base)
+            context = str(EXAMPLES / build.example)
+            run([cli(), "build", "-q", "-t", build.tag, *build.options, context], env=self.env)
+            self._images[build] = self.record(build).id
+        return self._images[build]
+
+    def record(self, build: Build) -> dockwright.ImageRecord:
+        """Return the store's record of the built image."""
+        return dockwright.Store(self.root).get(build.tag)
+
+    def config(self, build: Build) -> dict[str, Any]:
+        """Build the example and return its image config as the JSON document it is stored as."""
+        self.build(build)
+        document: dict[str, Any] = json.loads(self.record(build).config_bytes())
+        return document
+
+    def archive(self, build: Build) -> Path:
+        """Build the example and write it as a docker-archive with `dockwright save`."""
+        if build not in self._archives:
+            self.build(build)
+            path = self.root.parent / f"{build.example}-{build.variant}.tar"
+            run([cli(), "save", "-o", str(path), build.tag], env=self.env)
+            self._archives[build] = path
+        return self._archives[build]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> ExampleImages:
+    """The examples built into a store of this module's own."""
+    return ExampleImages(tmp_path_factory.mktemp("examples") / "store")
+
+
+def history_after_base(config: dict[str, Any], base_entries: int) -> list[tuple[str, bool]]:
+    """Return (created_by, empty_layer) of each history entry that the Dockerfile added."""
+    return [
+        (entry.get("created_by", ""), entry.get("empty_layer", False))
+        for entry in config["history"][base_entries:]
+    ]
+
+
+def assert_history(actual: list[tuple[str, bool]], expected: list[tuple[str, bool]]) -> None:
+    """Compare history lines exactly, except that `<sha256>` in the expected line matches any
+    64 hex digits (the content hash of a COPY source, which depends on file metadata)."""
+    assert len(actual) == len(expected), "\n".join(line for line, _ in actual)
+    for (line, empty), (pattern, expected_empty) in zip(actual, expected, strict=True):
+        regex = re.escape(pattern).replace(re.escape("<sha256>"), "[0-9a-f]{64}")
+        assert re.fullmatch(regex, line), f"{line!r} does not match {pattern!r}"
+        assert empty == expected_empty, line
+
+
+def nop(instruction: str) -> str:
+    """Return the created_by line the classic builder writes for a config-only step."""
+    return f"/bin/sh -c #(nop)  {instruction}"
+
+
+def test_hello_config(images: ExampleImages) -> None:
+    config = images.config(HELLO)
+    assert config["config"]["Cmd"] == ["/app/hello.sh"]
+    assert config["config"]["Entrypoint"] is None
+    assert config["config"]["Env"] == [DEFAULT_PATH, "GREETING=Hello from dockwright"]
+    assert config["config"]["User"] == "1000:1000"
+    assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["config"]["WorkingDir"] == "/app"
+    assert config["config"]["Healthcheck"] == {
+        "Test": ["CMD", "/app/hello.sh", "--check"],
+        "Interval": 30_000_000_000,
+        "Timeout": 3_000_000_000,
+    }
+    assert config["config"]["Labels"] == {
+        "org.opencontainers.image.description": "prints a greeting",
+        "org.opencontainers.image.title": "hello",
+    }
+    assert_history(
+        history_after_base(config, 1),
+        [
+            (
+                nop(
+                    "LABEL org.opencontainers.image.title=hello "
+                    "org.opencontainers.image.description=prints a greeting"
+                ),
+                True,
+            ),
+            (nop("ENV GREETING=Hello from dockwright"), True),
+            ("/bin/sh -c #(nop) WORKDIR /app", False),
+            ("/bin/sh -c #(nop) COPY file:<sha256> in /app/ ", False),
+            ("/bin/sh -c chmod 0755 /app/hello.sh", False),
+            (nop("USER 1000:1000"), True),
+            (nop("EXPOSE 8080/tcp"), True),
+            (
+                nop('HEALTHCHECK &{["CMD" "/app/hello.sh" "--check"] "30s" "3s" "0s" \'\\x00\'}'),
+                True,
+            ),
+            (nop('CMD ["/app/hello.sh"]'), True),
+        ],
+    )
+
+
+def test_static_app_config(images: ExampleImages) -> None:
+    config = images.config(STATIC_APP)
+    assert config["config"]["Entrypoint"] == ["/usr/local/bin/serve"]
+    assert config["config"]["Cmd"] == ["--port", "8080"]
+    assert config["config"]["Env"] == [DEFAULT_PATH]
+    assert config["config"]["User"] == "1000:1000"
+    assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["config"]["WorkingDir"] == "/srv/www"
+    assert config["config"]["Healthcheck"] == {
+        "Test": ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1"],
+        "Interval": 10_000_000_000,
+        "Timeout": 2_000_000_000,
+        "Retries": 3,
+    }
+    assert_history(
+        history_after_base(config, 1),
+        [
+            ("/bin/sh -c #(nop) WORKDIR /srv/www", False),
+            ("/bin/sh -c #(nop) COPY dir:<sha256> in ./ ", False),
+            ("/bin/sh -c #(nop) COPY file:<sha256> in /usr/local/bin/serve ", False),
+            (nop("USER 1000:1000"), True),
+            (nop("EXPOSE 8080/tcp"), True),
+            (
+                nop(
+                    'HEALTHCHECK &{["CMD-SHELL" "wget -q -O /dev/null http://127.0.0.1:8080/ '
+                    '|| exit 1"] "10s" "2s" "0s" \'\\x03\'}'
+                ),
+                True,
+            ),
+            (nop('ENTRYPOINT ["/usr/local/bin/serve"]'), True),
+            (nop('CMD ["--port" "8080"]'), True),
+        ],
+    )
+
+
+def test_multi_stage_config(images: ExampleImages) -> None:
+    config = images.config(MULTI_STAGE)
+    assert config["config"]["Entrypoint"] == ["/usr/local/bin/inventory"]
+    assert config["config"]["Cmd"] is None
+    assert config["config"]["Env"] == [DEFAULT_PATH]
+    assert config["config"]["User"] == ""
+    assert "ExposedPorts" not in config["config"]
+    assert config["config"]["WorkingDir"] == ""
+    assert config["config"]["Labels"] == {"org.opencontainers.image.title": "inventory"}
+    # Only the final stage's steps reach the image: the build and test stages leave nothing.
+    assert_history(
+        history_after_base(config, 1),
+        [
+            (nop("LABEL org.opencontainers.image.title=inventory"), True),
+            ("/bin/sh -c #(nop) COPY dir:<sha256> in /usr/local/ ", False),
+            (nop('ENTRYPOINT ["/usr/local/bin/inventory"]'), True),
+        ],
+    )
+    assert len(config["rootfs"]["diff_ids"]) == 2
+
+
+def test_multi_stage_target_and_build_arg(images: ExampleImages) -> None:
+    config = images.config(MULTI_STAGE_BUILD_STAGE)
+    assert config["config"]["Cmd"] == ["sh"]
+    assert config["config"]["Entrypoint"] is None
+    assert config["config"]["Env"] == [DEFAULT_PATH]
+    assert config["config"]["WorkingDir"] == "/src"
+    assert config["config"]["Labels"] is None
+    assert_history(
+        history_after_base(config, 1),
+        [
+            (nop("ARG VERSION=1.0"), True),
+            ("/bin/sh -c #(nop) WORKDIR /src", False),
+            ("/bin/sh -c #(nop) COPY dir:<sha256> in ./ ", False),
+            (MULTI_STAGE_RUN.format(count=1, version="2.0"), False),
+        ],
+    )
+
+
+@pytest.mark.slow
+def test_debian_service_config(images: ExampleImages) -> None:
+    config = images.config(DEBIAN_SERVICE)
+    assert config["config"]["Entrypoint"] == ["/usr/local/bin/status-page"]
+    assert config["config"]["Cmd"] == ["serve"]
+    assert config["config"]["Env"] == [DEFAULT_PATH]
+    assert config["config"]["User"] == ""
+    assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
+    assert_history(
+        history_after_base(config, 1),
+        [
+            (
+                "/bin/sh -c apt-get update  && apt-get install -y --no-install-recommends "
+                "lighttpd  && rm -rf /var/lib/apt/lists/*",
+                False,
+            ),
+            ("/bin/sh -c #(nop) COPY file:<sha256> in /etc/lighttpd/status-page.conf ", False),
+            ("/bin/sh -c #(nop) COPY dir:<sha256> in /var/www/status-page/ ", False),
+            ("/bin/sh -c #(nop) COPY file:<sha256> in /usr/local/bin/status-page ", False),
+            (nop("EXPOSE 8080/tcp"), True),
+            (nop('ENTRYPOINT ["/usr/local/bin/status-page"]'), True),
+            (nop('CMD ["serve"]'), True),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Run:
+    """A container run of a built example and the exact standard output it must print."""
+
+    build: Build
+    args: tuple[str, ...]
+    expected: str
+    options: tuple[str, ...] = ()
+
+
+RUNS = [
+    pytest.param(Run(HELLO, (), "Hello from dockwright\n"), id="hello"),
+    pytest.param(Run(STATIC_APP, ("--get", "/"), INDEX_HTML), id="static-app"),
+    pytest.param(
+        Run(STATIC_APP, (), "index.html\n", ("--entrypoint", "ls")), id="static-app-dockerignore"
+    ),
+    pytest.param(Run(MULTI_STAGE, (), "inventory 1.0\n" + INVENTORY_TABLE), id="multi-stage"),
+    pytest.param(
+        Run(MULTI_STAGE_BUILD_STAGE, ("/out/bin/inventory", "--version"), "inventory 2.0\n"),
+        id="multi-stage-target",
+    ),
+    pytest.param(
+        Run(DEBIAN_SERVICE, ("check",), STATUS_PAGE), id="debian-service", marks=pytest.mark.slow
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def podman() -> Iterator[Callable[..., str]]:
+    """Return podman(*args) running podman with its storage in a temporary folder."""
+    binary = shutil.which("podman")
+    if binary is None:
+        pytest.skip("podman is not installed (scripts/setup installs it)")
+    # podman's runroot path must stay under 50 bytes, so the folder is short and in /tmp.
+    folder = Path(tempfile.mkdtemp(prefix="dwex-", dir="/tmp"))
+    global_options = [
+        "--root", str(folder / "storage"),
+        "--runroot", str(folder / "run"),
+        "--storage-driver", "vfs",
+        "--cgroup-manager", "cgroupfs",
+        "--events-backend", "none",
+    ]  # fmt: skip
+    # crun rejects a hybrid cgroup v1 and v2 layout whose v2 hierarchy has controllers
+    # ("cgroups in hybrid mode not supported"), where runc works, so runc is used when present.
+    if shutil.which("runc"):
+        global_options += ["--runtime", "runc"]
+
+    def podman(*args: str) -> str:
+        return run([binary, *global_options, *args])
+
+    yield podman
+    subprocess.run([binary, *global_options, "system", "reset", "--force"], capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def docker() -> Callable[..., str]:
+    """Return docker(*args) for the engine on /var/run/docker.sock, skipping without one."""
+    binary = shutil.which("docker")
+    if binary is None:
+        pytest.skip("docker is not installed")
+    if not DOCKER_SOCKET.is_socket():
+        pytest.skip(f"docker: no engine listens on {DOCKER_SOCKET}")
+    probe = subprocess.run([binary, "version"], capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        pytest.skip(f"docker: the engine on {DOCKER_SOCKET} does not respond: {probe.stderr}")
+
+    def docker(*args: str) -> str:
+        return run([binary, *args])
+
+    return docker
+
+
+@pytest.mark.parametrize("case", RUNS)
+def test_runs_in_podman(images: ExampleImages, podman: Callable[..., str], case: Run) -> None:
+    image_id = images.build(case.build)
+    podman("load", "-q", "-i", str(images.archive(case.build)))
+    loaded = podman("image", "inspect", "--format", "{{.Id}}", image_id).strip()
+    assert f"sha256:{loaded}" == image_id
+    output = podman(
+        "run", "--rm", "--network", "none", *RUN_LIMITS, *case.options, image_id, *case.args
+    )
+    assert output == case.expected
+
+
+@pytest.mark.parametrize("case", RUNS)
+def test_runs_in_docker(images: ExampleImages, docker: Callable[..., str], case: Run) -> None:
+    image_id = images.build(case.build)
+    docker("load", "-q", "-i", str(images.archive(case.build)))
+    try:
+        output = docker(
+            "run", "--rm", "--network", "none", *RUN_LIMITS, *case.options, image_id, *case.args
+        )
+        assert output == case.expected
+    finally:
+        subprocess.run(["docker", "rmi", "--force", image_id], capture_output=True, timeout=60)
