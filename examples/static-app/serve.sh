@@ -15,7 +15,13 @@ done
 
 if [ -z "$get" ]; then
   echo "serving $(pwd) on port $port"
-  exec httpd -f -p "$port" -h .
+  # As PID 1, httpd would ignore SIGTERM (it sets no handler), so the shell traps the signal
+  # and stops it.
+  httpd -f -p "$port" -h . &
+  server=$!
+  trap 'kill "$server"; wait "$server"; exit 0' TERM INT
+  wait "$server"
+  exit
 fi
 
 httpd -f -p "127.0.0.1:$port" -h . &
