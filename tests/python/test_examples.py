@@ -167,6 +167,73 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> ExampleImages:
     return ExampleImages(tmp_path_factory.mktemp("examples") / "store")
 
 
+def make_base(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run scripts/make-base with the store at ``root``."""
+    env = dict(os.environ, DOCKWRIGHT_CLI=cli())
+    command = [str(MAKE_BASE), *args, "--store", str(root)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_make_base_busybox_twice(tmp_path: Path) -> None:
+    first = make_base(tmp_path / "store", "busybox")
+    assert first.returncode == 0, first.stderr
+    record = dockwright.Store(tmp_path / "store").get("busybox:local")
+    (diff_id,) = record.diff_ids
+    assert first.stderr == f"make-base: imported busybox:local (layer {diff_id})\n"
+    second = make_base(tmp_path / "store", "busybox")
+    assert second.returncode == 0, second.stderr
+    assert second.stderr == f"make-base: busybox:local is up to date (layer {diff_id})\n"
+    assert dockwright.Store(tmp_path / "store").get("busybox:local").id == record.id
+    # The tar is reproducible, so a second store gets the same layer.
+    other = make_base(tmp_path / "other", "busybox")
+    assert other.returncode == 0, other.stderr
+    assert dockwright.Store(tmp_path / "other").get("busybox:local").diff_ids == [diff_id]
+
+
+def test_make_base_busybox_image(tmp_path: Path) -> None:
+    result = make_base(tmp_path, "busybox")
+    assert result.returncode == 0, result.stderr
+    record = dockwright.Store(tmp_path).get("busybox:local")
+    config = json.loads(record.config_bytes())
+    assert config["config"]["Cmd"] == ["sh"]
+    assert config["config"]["Env"] is None
+    files = {entry.path: entry for entry in record.layers()[0].files()}
+    assert files["bin/busybox"].type == "file"
+    assert files["bin/busybox"].mode == 0o755
+    assert files["bin/sh"].type == "symlink"
+    assert files["bin/sh"].link == "busybox"
+    assert {entry.uid for entry in files.values()} == {0}
+    assert {entry.mtime for entry in files.values()} == {1700000000}
+
+
+def test_make_base_rejects_unknown_base(tmp_path: Path) -> None:
+    result = make_base(tmp_path, "alpine")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "make-base: unknown base 'alpine'\nusage: scripts/make-base busybox|debian [--store DIR]\n"
+    )
+
+
+@pytest.mark.slow
+def test_make_base_debian_image(tmp_path: Path) -> None:
+    if not DEBIAN_BASE_CACHE.exists() and shutil.which("debootstrap") is None:
+        pytest.skip("debootstrap is not installed (scripts/setup installs it)")
+    result = make_base(tmp_path, "debian")
+    assert result.returncode == 0, result.stderr
+    assert DEBIAN_BASE_CACHE.exists()
+    record = dockwright.Store(tmp_path).get("debian:bookworm-minbase")
+    config = json.loads(record.config_bytes())
+    assert config["config"]["Cmd"] == ["bash"]
+    assert config["config"]["Env"] == [DEFAULT_PATH]
+    files = {entry.path: entry for entry in record.layers()[0].files()}
+    assert files["usr/sbin/policy-rc.d"].mode == 0o755
+    assert files["usr/bin/apt-get"].type == "file"
+    assert files["etc/shadow"].gid == 42  # group shadow: owners are kept, not forced to 0
+    assert [path for path in files if path.startswith("dev/")] == []
+    assert [path for path in files if path.startswith("var/lib/apt/lists/")] == []
+    assert [path for path in files if path.endswith(".deb")] == []
+
+
 def history_after_base(config: dict[str, Any], base_entries: int) -> list[tuple[str, bool]]:
     """Return (created_by, empty_layer) of each history entry that the Dockerfile added."""
     return [
