@@ -118,7 +118,8 @@ class extractor {
     }
 
     /// Opens the directory that `parts` names below the root, one part at a time without
-    /// following symbolic links. Missing directories are created when `create` is set.
+    /// following symbolic links. Missing directories are created when `create` is set, else
+    /// the result is empty.
     unique_fd open_directory(const std::vector<std::string>& parts, std::size_t count, bool create,
                              const std::string& entry) const {
         unique_fd current(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
@@ -126,7 +127,8 @@ class extractor {
             const std::string& part = parts[i];
             struct stat info {};
             if (::fstatat(current.get(), part.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
-                if (errno != ENOENT || !create) {
+                if (errno == ENOENT && !create) return {};
+                if (errno != ENOENT) {
                     fail(entry, "cannot find the parent directory \"" + join(parts, i + 1) +
                                     "\": " + errno_text(errno));
                 }
@@ -276,8 +278,8 @@ void extractor::run(int fd, std::string_view prefix) {
             }
             unique_fd target_parent = open_directory(*target, target->size() - 1, false, entry);
             struct stat info {};
-            if (::fstatat(target_parent.get(), target->back().c_str(), &info,
-                          AT_SYMLINK_NOFOLLOW) != 0) {
+            if (!target_parent || ::fstatat(target_parent.get(), target->back().c_str(), &info,
+                                            AT_SYMLINK_NOFOLLOW) != 0) {
                 fail(entry, std::string("the hard link target \"") + hardlink +
                                 "\" is not an earlier entry of the archive");
             }
@@ -339,6 +341,7 @@ void extractor::finish_directories() const {
     for (const auto* item : order) {
         const std::string entry = join(item->parts, item->parts.size());
         unique_fd parent = open_directory(item->parts, item->parts.size() - 1, false, entry);
+        if (!parent) fail(entry, "the directory was removed by a later entry");
         const timespec times[2] = {item->mtime, item->mtime};
         const std::string& base = item->parts.back();
         if (::fchmodat(parent.get(), base.c_str(), item->mode, 0) != 0 ||

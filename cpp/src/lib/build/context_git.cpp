@@ -227,9 +227,15 @@ fs::path clone_git_context(const git_source& source, const fs::path& dest) {
         context = resolved;
     }
 
-    if (auto result =
-            run_git(*git, dest, {"submodule", "update", "--init", "--recursive", "--depth=1"});
-        !result.ok()) {
+    // Docker asks for shallow submodules. A dumb http server cannot serve them, so dockwright
+    // then fetches them whole where Docker fails.
+    command_result submodules =
+        run_git(*git, dest, {"submodule", "update", "--init", "--recursive", "--depth=1"});
+    if (!submodules.ok() &&
+        submodules.output.find("does not support shallow") != std::string::npos) {
+        submodules = run_git(*git, dest, {"submodule", "update", "--init", "--recursive"});
+    }
+    if (const auto& result = submodules; !result.ok()) {
         fail_clone(source.remote,
                    "error initializing submodules: " + result.output + ": " + result.exit_text(),
                    "check that the submodules' URLs are reachable");

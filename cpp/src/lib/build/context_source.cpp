@@ -341,7 +341,7 @@ long openat2_syscall(int dirfd, const char* path, open_how* how) {
 /// Reads the Dockerfile out of an unpacked archive as the classic builder does: the path is
 /// resolved inside the context root (symbolic links and `..` cannot leave it), and the
 /// default name falls back to `dockerfile`.
-prepared_context finish_archive_context(detail::temp_tree& tree, const fs::path& context,
+prepared_context finish_archive_context(detail::temp_tree& tree, fs::path context,
                                         const context_request& request) {
     if (request.dockerfile == "-") {
         std::string text = read_all_fd(request.stdin_fd, "stdin");
@@ -405,7 +405,7 @@ prepared_context finish_archive_context(detail::temp_tree& tree, const fs::path&
 
 /// A context that is a Dockerfile alone (from stdin or a URL): Docker wraps it into a context
 /// that contains only the file `Dockerfile`.
-prepared_context dockerfile_only_context(detail::temp_tree& tree, const fs::path& context,
+prepared_context dockerfile_only_context(detail::temp_tree& tree, fs::path context,
                                          std::string text) {
     const fs::path file = context / default_dockerfile;
     unique_fd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
