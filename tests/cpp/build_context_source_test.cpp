@@ -129,13 +129,14 @@ class current_dir_guard {
     fs::path saved_;
 };
 
-/// The Docker message prepare_context() throws when it runs as the user `nobody`, so that
-/// permission checks work when the tests run as root. Empty when no error was thrown.
+/// Runs prepare_context() as the user `nobody` in a child process and returns the Docker
+/// message it throws, or an empty string. Permission checks then work when tests run as root.
 std::string docker_error_as_nobody(const context_request& request) {
     int pipe_fds[2];
     REQUIRE(::pipe(pipe_fds) == 0);
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
+
     if (pid == 0) {
         ::close(pipe_fds[0]);
         std::string message;
@@ -153,6 +154,7 @@ std::string docker_error_as_nobody(const context_request& request) {
         const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
         ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
     }
+
     ::close(pipe_fds[1]);
     std::string message;
     char buffer[4096];
@@ -222,6 +224,7 @@ class http_server {
                    "server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)\n"
                    "print(server.server_address[1], flush=True)\n"
                    "server.serve_forever()\n");
+
         int pipe_fds[2];
         REQUIRE(::pipe(pipe_fds) == 0);
         posix_spawn_file_actions_t actions;
@@ -238,6 +241,7 @@ class http_server {
         posix_spawn_file_actions_destroy(&actions);
         ::close(pipe_fds[1]);
         REQUIRE(spawned == 0);
+
         std::string line;
         char c = 0;
         while (::read(pipe_fds[0], &c, 1) == 1 && c != '\n')
@@ -327,6 +331,26 @@ TEST_CASE("local Dockerfile outside the context", "[context]") {
     CHECK(context.dockerfile_name() == "other/Dockerfile");
     CHECK(context.dockerfile_text() == "FROM outside\n");
     CHECK_FALSE(context.dockerfile_in_context().has_value());
+}
+
+TEST_CASE("local default Dockerfile linked outside", "[context]") {
+    scratch_dir dir;
+    write_file(dir / "shared/Dockerfile", "FROM linked\n");
+    fs::create_directories(dir / "ctx");
+    fs::create_symlink(dir / "shared/Dockerfile", dir / "ctx/Dockerfile");
+    const prepared_context context = prepare_context(request_for((dir / "ctx").string(), dir));
+    CHECK(context.dockerfile_name() == "Dockerfile");
+    CHECK(context.dockerfile_text() == "FROM linked\n");
+    CHECK_FALSE(context.dockerfile_in_context().has_value());
+}
+
+TEST_CASE("local -f outside that cannot be opened", "[context]") {
+    scratch_dir dir;
+    fs::create_directories(dir / "ctx");
+    fs::create_directories(dir / "other/Dockerfile");
+    const current_dir_guard guard(dir.path());
+    CHECK(docker_error(request_for("ctx", dir, "other/Dockerfile")) ==
+          "read other/Dockerfile: is a directory");
 }
 
 TEST_CASE("local directory with the Dockerfile on stdin", "[context]") {
@@ -466,6 +490,7 @@ TEST_CASE("stdin tar in every compression", "[context]") {
     const fs::path archive = dir / ("ctx.tar" + suffix);
     if (!suffix.empty()) shell(compressor + " " + quote(dir / "ctx.tar") + " > " + quote(archive));
     INFO("compression " << compressor);
+
     const stdin_file input(archive);
     auto request = request_for("-", dir);
     request.stdin_fd = input.fd();
@@ -494,6 +519,18 @@ TEST_CASE("stdin tar with -f inside the archive", "[context]") {
     const prepared_context context = prepare_context(request);
     CHECK(context.dockerfile_name() == "build/Dockerfile.ci");
     CHECK(context.dockerfile_in_context() == std::optional<std::string>("build/Dockerfile.ci"));
+    CHECK(context.dockerfile_text() == "FROM ci\n");
+}
+
+TEST_CASE("stdin tar -f stays inside the archive root", "[context]") {
+    scratch_dir dir;
+    python_tar(dir / "ctx.tar", "add('Dockerfile.ci', b'FROM ci\\n')");
+    const stdin_file input(dir / "ctx.tar");
+    auto request = request_for("-", dir, "../Dockerfile.ci");
+    request.stdin_fd = input.fd();
+    const prepared_context context = prepare_context(request);
+    CHECK(context.dockerfile_name() == "../Dockerfile.ci");
+    CHECK(context.dockerfile_in_context() == std::optional<std::string>("Dockerfile.ci"));
     CHECK(context.dockerfile_text() == "FROM ci\n");
 }
 

@@ -276,8 +276,8 @@ dockerignore read_context_dockerignore(const fs::path& context) {
 }
 
 /// Finishes a directory context (local or git): .dockerignore, the readability check, then
-/// the Dockerfile. `dockerfile_arg` is the -f value; `shown_outside` the path to open when the
-/// Dockerfile lies outside the context.
+/// the Dockerfile. `relative` is the Dockerfile's path relative to the context (`-` for
+/// stdin); `outside` is set when that path leads out of the context.
 prepared_context finish_directory_context(const fs::path& context, const std::string& relative,
                                           const context_request& request, bool outside,
                                           fs::path owned_root) {
@@ -288,8 +288,12 @@ prepared_context finish_directory_context(const fs::path& context, const std::st
         name = "-";
     } else if (outside) {
         // Docker's CLI reads a Dockerfile outside the context itself, by the path as given.
-        name = request.dockerfile;
-        text = read_whole_file(request.dockerfile, name, "unable to open Dockerfile: ", false);
+        // A default `Dockerfile` that is a symbolic link out of the context has no -f path,
+        // where Docker fails to open "", so dockwright reads it through the link.
+        name = request.dockerfile.empty() ? std::string(default_dockerfile) : request.dockerfile;
+        const fs::path path = request.dockerfile.empty() ? context / default_dockerfile
+                                                         : fs::path(request.dockerfile);
+        text = read_whole_file(path, name, "unable to open Dockerfile: ", false);
     }
     const dockerignore ignore = read_context_dockerignore(context);
     validate_context_directory(context, ignore, context, "");
@@ -377,7 +381,9 @@ prepared_context finish_archive_context(detail::temp_tree& tree, fs::path contex
         throw context_error(name, "open " + name + ": " + errno_text(errno),
                             "check the Dockerfile in the archive", true);
     }
-    const std::string clean = clean_path(name);
+    // The classic builder resolves the name inside the context root, where `/` and `..`
+    // stop at the root.
+    const std::string clean = clean_path("/" + name).substr(1);
     const std::string shown = (context / clean).string();
     std::string text;
     char buffer[65536];
@@ -397,8 +403,7 @@ prepared_context finish_archive_context(detail::temp_tree& tree, fs::path contex
         text.append(buffer, static_cast<std::size_t>(count));
     }
     require_content(text, name);
-    std::optional<std::string> in_context;
-    if (!clean.starts_with("../") && clean != ".." && !clean.starts_with("/")) in_context = clean;
+    std::optional<std::string> in_context = clean;
     return prepared_context(context, std::move(text), std::move(name), std::move(in_context),
                             tree.release());
 }
