@@ -740,6 +740,18 @@ TEST_CASE("hostile tar replacing a directory with a symlink", "[context][hostile
     CHECK(fs::is_empty(dir / "outside"));
 }
 
+TEST_CASE("compressed stream that is not a tar", "[context]") {
+    scratch_dir dir;
+    write_file(dir / "Dockerfile", "FROM scratch\n");
+    shell("gzip -c " + quote(dir / "Dockerfile") + " > " + quote(dir / "Dockerfile.gz"));
+    const stdin_file input(dir / "Dockerfile.gz");
+    auto request = request_for("-", dir);
+    request.stdin_fd = input.fd();
+    CHECK(docker_error(request).starts_with(
+        "unable to prepare context: unable to unpack the context archive from stdin: "));
+    CHECK(is_empty_dir(dir.work()));
+}
+
 TEST_CASE("truncated archive leaves nothing behind", "[context][hostile]") {
     scratch_dir dir;
     python_tar(dir / "full.tar",
@@ -832,6 +844,36 @@ TEST_CASE("git context at a tag and subfolder", "[context][git]") {
         CHECK(context.dockerfile_text() == "FROM scratch\nCOPY main.c /\n");
     }
     CHECK(is_empty_dir(dir.work()));
+}
+
+TEST_CASE("git context at a commit", "[context][git]") {
+    scratch_dir dir;
+    const fs::path bare = make_repository(dir);
+    const fs::path sha_file = dir / "sha";
+    shell("git -C " + quote(bare) + " rev-parse v1 > " + quote(sha_file));
+    std::string sha = dockwright::test::read_file(sha_file);
+    sha.pop_back();
+    const prepared_context context =
+        prepare_context(request_for("file://" + bare.string() + "#" + sha, dir));
+    CHECK(dockwright::test::read_file(context.directory() / "hello") == "hello from git\n");
+}
+
+TEST_CASE("git ignores GIT_DIR of the caller", "[context][git]") {
+    scratch_dir dir;
+    const fs::path bare = make_repository(dir);
+    shell("git init -q " + quote(dir / "callers"));
+    ::setenv("GIT_DIR", (dir / "callers/.git").c_str(), 1);
+    const std::string url = "file://" + bare.string();
+    std::string failure;
+    try {
+        const prepared_context context = prepare_context(request_for(url, dir));
+        CHECK(dockwright::test::read_file(context.directory() / "hello") == "hello again\n");
+    } catch (const std::exception& error) {
+        failure = error.what();
+    }
+    ::unsetenv("GIT_DIR");
+    CHECK(failure.empty());
+    CHECK_FALSE(fs::exists(dir / "callers/.git/FETCH_HEAD"));
 }
 
 TEST_CASE("git context uses HEAD without master", "[context][git]") {

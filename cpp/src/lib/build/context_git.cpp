@@ -67,6 +67,29 @@ std::optional<std::string> find_git() {
     return std::nullopt;
 }
 
+bool is_repository_variable(std::string_view name) {
+    static constexpr std::string_view names[] = {
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CONFIG",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_GRAFT_FILE",
+        "GIT_INDEX_FILE",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_PREFIX",
+        "GIT_INTERNAL_SUPER_PREFIX",
+        "GIT_SHALLOW_FILE",
+        "GIT_COMMON_DIR",
+    };
+    for (const auto candidate : names) {
+        if (name == candidate) return true;
+    }
+    return false;
+}
+
 /// Runs `git args...` in `directory` with stdin from /dev/null and collects its output.
 command_result run_git(const std::string& git, const fs::path& directory,
                        const std::vector<std::string>& args) {
@@ -93,11 +116,16 @@ command_result run_git(const std::string& git, const fs::path& directory,
         argv.push_back(word.data());
     argv.push_back(nullptr);
 
-    // git must never wait for a password on the terminal: a build is not interactive.
+    // git must never wait for a password on the terminal, because a build is not
+    // interactive. Variables that point git at another repository (GIT_DIR, GIT_WORK_TREE and
+    // the rest of `git rev-parse --local-env-vars` but the GIT_CONFIG_* settings, which carry
+    // credentials in CI) are dropped, so that the commands act on the checkout only.
     std::vector<std::string> env_words;
     for (char** item = environ; *item; ++item) {
-        if (std::string_view(*item).starts_with("GIT_TERMINAL_PROMPT=")) continue;
-        env_words.emplace_back(*item);
+        const std::string_view word = *item;
+        const std::string_view name = word.substr(0, word.find('='));
+        if (name == "GIT_TERMINAL_PROMPT" || is_repository_variable(name)) continue;
+        env_words.emplace_back(word);
     }
     env_words.emplace_back("GIT_TERMINAL_PROMPT=0");
     std::vector<char*> envp;
