@@ -23,25 +23,25 @@ constexpr const char* group =
 }  // namespace
 
 TEST_CASE("user empty is root with its home") {
-    CHECK(resolve_user("", passwd, group) == exec_user{0, 0, {}, "/root"});
+    CHECK(resolve_user("", passwd, group) == exec_user{0, 0, {0}, "/root"});
 }
 
 TEST_CASE("user name gets supplementary groups") {
-    CHECK(resolve_user("app", passwd, group) == exec_user{1000, 1000, {50, 2000}, "/home/app"});
+    CHECK(resolve_user("app", passwd, group) == exec_user{1000, 1000, {1000, 50, 2000}, "/home/app"});
 }
 
 TEST_CASE("user uid matches the first entry") {
-    CHECK(resolve_user("1000", passwd, group) == exec_user{1000, 1000, {50, 2000}, "/home/app"});
+    CHECK(resolve_user("1000", passwd, group) == exec_user{1000, 1000, {1000, 50, 2000}, "/home/app"});
 }
 
 TEST_CASE("user unknown uid has gid 0") {
-    CHECK(resolve_user("4242", passwd, group) == exec_user{4242, 0, {}, "/"});
+    CHECK(resolve_user("4242", passwd, group) == exec_user{4242, 0, {0}, "/"});
 }
 
-TEST_CASE("user explicit group drops supplementary groups") {
-    CHECK(resolve_user("app:staff", passwd, group) == exec_user{1000, 50, {}, "/home/app"});
-    CHECK(resolve_user("app:777", passwd, group) == exec_user{1000, 777, {}, "/home/app"});
-    CHECK(resolve_user("5:6", passwd, group) == exec_user{5, 6, {}, "/"});
+TEST_CASE("user explicit group keeps only that group") {
+    CHECK(resolve_user("app:staff", passwd, group) == exec_user{1000, 50, {50}, "/home/app"});
+    CHECK(resolve_user("app:777", passwd, group) == exec_user{1000, 777, {777}, "/home/app"});
+    CHECK(resolve_user("5:6", passwd, group) == exec_user{5, 6, {6}, "/"});
 }
 
 TEST_CASE("user missing name is Docker's error") {
@@ -57,7 +57,7 @@ TEST_CASE("user missing group is Docker's error") {
 }
 
 TEST_CASE("user without passwd file") {
-    CHECK(resolve_user("", "", "") == exec_user{0, 0, {}, "/"});
+    CHECK(resolve_user("", "", "") == exec_user{0, 0, {0}, "/"});
     CHECK(resolve_user("12:34", "", "") == exec_user{12, 34, {}, "/"});
 }
 

@@ -2,7 +2,10 @@
 #include "human_units.hpp"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
+#include <dockwright/core/error.hpp>
+#include <map>
 
 namespace dockwright::cli {
 
@@ -45,6 +48,32 @@ std::string ellipsis(const std::string& text, std::size_t width) {
     }
     if (count <= width) return text;
     return text.substr(0, cut) + "…";
+}
+
+std::int64_t parse_ram_size(const std::string& text, const std::string& flag) {
+    std::size_t digits = 0;
+    while (digits < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
+        ++digits;
+    }
+    std::string unit = text.substr(digits);
+    for (char& c : unit)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (unit.size() == 2 && unit[1] == 'b' && unit[0] != 'b') unit.pop_back();
+    static const std::map<std::string, double> units{{"", 1.0},
+                                                     {"b", 1.0},
+                                                     {"k", 1024.0},
+                                                     {"m", 1024.0 * 1024},
+                                                     {"g", 1024.0 * 1024 * 1024},
+                                                     {"t", 1024.0 * 1024 * 1024 * 1024},
+                                                     {"p", 1024.0 * 1024 * 1024 * 1024 * 1024}};
+    const auto found = units.find(unit);
+    if (digits == 0 || found == units.end()) {
+        throw invalid_value_error(
+            "flag", text,
+            "invalid size for --" + flag + ": use a number with an optional unit b, k, m or g");
+    }
+    return static_cast<std::int64_t>(std::stod(text.substr(0, digits)) * found->second);
 }
 
 }  // namespace dockwright::cli

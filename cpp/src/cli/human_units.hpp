@@ -13,6 +13,11 @@ std::string human_duration(std::int64_t seconds);
 /// HumanSizeWithPrecision: `2MB`, `1.997MB`, `512B`.
 std::string human_size(double bytes, int precision = 3);
 
+/// Parses a size as docker's RAMInBytes: a number with an optional unit b, k, m, g, t or p
+/// (binary multiples, case-insensitive, an optional trailing `b` as in `64mb`). Throws
+/// invalid_value_error of kind `flag` naming the flag and the text.
+std::int64_t parse_ram_size(const std::string& text, const std::string& flag);
+
 /// Shortens `text` to `width` characters (code points), the last one `…`, as docker's
 /// Ellipsis does.
 std::string ellipsis(const std::string& text, std::size_t width);

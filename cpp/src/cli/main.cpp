@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("dockwright ") + DOCKWRIGHT_VERSION);
 
+    dockwright::cli::add_build_command(app);
     dockwright::cli::add_config_command(app);
     dockwright::cli::add_digest_command(app);
     dockwright::cli::add_evaluate_command(app);

@@ -3,6 +3,7 @@
 
 #include <concepts>
 #include <dockwright/build/build_event.hpp>
+#include <dockwright/build/context_hash.hpp>
 #include <dockwright/core/digest.hpp>
 #include <dockwright/image/image.hpp>
 #include <optional>
@@ -23,6 +24,9 @@ struct run_spec {
     std::vector<std::string> env;   ///< Config Env plus the build args in scope.
     std::string user;
     std::string working_dir;
+    /// The config's VOLUME paths: what the command writes below them is discarded, as the
+    /// classic builder mounts a fresh volume there.
+    std::vector<std::string> volumes;
 };
 
 /// The result of running a command.
@@ -43,7 +47,17 @@ struct copy_spec {
     copy_source source;
     std::string destination;  ///< Expanded, resolved against the working directory.
     std::string chown;
+    std::string chmod;              ///< `--chmod` (octal), BuildKit syntax only.
     bool extract_archives = false;  ///< ADD of a local archive extracts it.
+    /// The context and the sources resolved in it, when the sources come from the context.
+    const build_context_index* context = nullptr;
+    std::vector<copy_source_info> context_sources;
+};
+
+/// What a build-cache lookup found: the cached image, or the reason for the miss.
+struct cache_probe {
+    std::optional<base_image> hit;
+    std::string reason;  ///< Why the cache missed, naming the input that changed.
 };
 
 /// What committing a container's filesystem changes gave.
@@ -78,6 +92,9 @@ concept Backend = requires(B& backend, const std::string& text, const digest& id
     /// Stores the image config and returns its ID.
     { backend.store_image(new_image) } -> std::same_as<digest>;
     { backend.tag(id, text) } -> std::same_as<void>;
+    /// The classic build cache: an image whose parent is `parent` and whose container_config
+    /// equals `container_config`, or why there is none.
+    { backend.probe_cache(parent, container_config) } -> std::same_as<cache_probe>;
 };
 
 }  // namespace dockwright

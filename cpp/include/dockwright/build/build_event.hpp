@@ -13,6 +13,7 @@ namespace dockwright {
 /// What a build event reports.
 enum class build_event_kind : std::uint8_t {
     step_started,    ///< `Step N/M : <instruction>`.
+    base,            ///< FROM resolved its base (`image_id`, empty for scratch).
     triggers,        ///< A base image's ONBUILD triggers are about to run (`count`).
     container,       ///< A container was created for the step (`container_id`).
     output,          ///< One line of a RUN step's output (`text`, `is_stderr`).

@@ -19,6 +19,8 @@ struct build_options {
     std::string target;
     /// `--label k=v`: each becomes a LABEL step appended to the target stage, sorted by key.
     std::map<std::string, std::string> labels;
+    /// `--no-cache`: never reuse an image from the build cache.
+    bool no_cache = false;
     /// Docker 20.10's classic builder to the letter: its syntax, rejections and error texts.
     bool classic = false;
     /// The build context directory; empty when the build has no context.

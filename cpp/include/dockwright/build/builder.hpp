@@ -135,6 +135,10 @@ class builder {
             state.current.architecture = options_.architecture;
             state.current.os = options_.os;
         }
+        emit(sink_, event(build_event_kind::base, [&](build_event& e) {
+                 e.step = step_;
+                 e.image_id = state.image_id;
+             }));
         out.base_history = state.current.history.size();
         state.run_config = state.current.config.value_or(config{});
         state.run_config.image = state.image_id ? state.image_id->str() : std::string();
@@ -212,7 +216,11 @@ class builder {
         cmd.push_back("#(nop) ");
         cmd.push_back(comment);
         container.cmd = cmd;
+        record.layer = layer_outcome::state::empty;
+        if (cached(state, container, record)) return;
         const std::string id = backend_.create_container(state.image_id, container);
+        emit(sink_,
+             event(build_event_kind::container, [&](build_event& e) { e.container_id = id; }));
         mark_container(container, id);
         record.layer = layer_outcome::state::empty;
         finish(state, container, id, layer_outcome{layer_outcome::state::empty, {}, {}}, record);
@@ -232,8 +240,19 @@ class builder {
         std::vector<std::string> cmd = state.shell();
         cmd.push_back("#(nop) WORKDIR " + state.run_config.working_dir);
         container.cmd = cmd;
+        if (cached(state, container,
+                   {"WORKDIR", inst.start_line, true, layer_outcome::state::layer, true})) {
+            return;
+        }
         const std::string id = backend_.create_container(state.image_id, container);
-        backend_.make_directory(id, state.run_config.working_dir);
+        emit(sink_,
+             event(build_event_kind::container, [&](build_event& e) { e.container_id = id; }));
+        try {
+            backend_.make_directory(id, state.run_config.working_dir);
+        } catch (const error& e) {
+            backend_.remove_container(id);
+            step_failure(inst, "WORKDIR", e.what());
+        }
         const layer_outcome layer = backend_.commit_layer(id);
         mark_container(container, id);
         step_record record{"WORKDIR", inst.start_line, true, layer.kind, true};
@@ -258,12 +277,25 @@ class builder {
         config container = state.run_config;
         container.cmd = saved;
         if (!saved.empty()) container.entrypoint.reset();
+        if (cached(state, container,
+                   {"RUN", inst.start_line, true, layer_outcome::state::layer, true})) {
+            return;
+        }
         const std::string id = backend_.create_container(state.image_id, container);
         emit(sink_,
              event(build_event_kind::container, [&](build_event& e) { e.container_id = id; }));
-        run_spec spec{argv, env, state.run_config.user, state.run_config.working_dir};
+        run_spec spec{argv, env, state.run_config.user, state.run_config.working_dir, {}};
+        if (state.run_config.volumes) {
+            spec.volumes.assign(state.run_config.volumes->begin(), state.run_config.volumes->end());
+        }
         spec.env.insert(spec.env.end(), args.begin(), args.end());
-        const run_outcome ran = backend_.run(id, spec, sink_);
+        run_outcome ran;
+        try {
+            ran = backend_.run(id, spec, sink_);
+        } catch (const error& e) {
+            backend_.remove_container(id);
+            step_failure(inst, "RUN", e.what());
+        }
         if (ran.executed && ran.exit_code != 0) {
             backend_.remove_container(id);
             const std::string message =
@@ -297,6 +329,7 @@ class builder {
             spec.source.paths.push_back(words.word(source));
         const std::string destination = words.word(inst.destination);
         spec.chown = words.word(inst.chown);
+        spec.chmod = inst.chmod;
         spec.extract_archives = is_add;
         std::string from;
         if constexpr (!is_add) from = inst.from;
@@ -309,7 +342,9 @@ class builder {
             hash = known ? *known : std::string(unknown_source_hash);
             check_copy_destination(inst, name, spec.source.paths.size(), destination);
         } else {
-            hash = context_hash(inst, name, spec.source.paths, destination);
+            spec.context_sources = context_sources(inst, name, spec.source.paths, destination);
+            spec.context = &*context_;
+            hash = combined_source_hash(spec.context_sources);
         }
         const std::string comment = name + " " +
                                     (spec.chown.empty() ? "" : "--chown=" + spec.chown) + hash +
@@ -319,8 +354,17 @@ class builder {
         cmd.push_back("#(nop) " + comment);
         container.cmd = cmd;
         spec.destination = resolve_copy_destination(state.run_config.working_dir, destination);
+        if (cached(state, container, record)) return;
         const std::string id = backend_.create_container(state.image_id, container);
-        backend_.copy(id, spec);
+        try {
+            backend_.copy(id, spec);
+        } catch (const build_step_error&) {
+            backend_.remove_container(id);
+            throw;
+        } catch (const error& e) {
+            backend_.remove_container(id);
+            step_failure(inst, name, e.what());
+        }
         layer_outcome layer = backend_.commit_layer(id);
         if (layer.kind == layer_outcome::state::unknown) record.layer = layer.kind;
         finish(state, container, "", layer, record);
@@ -329,9 +373,9 @@ class builder {
     }
 
     template <class Inst>
-    std::string context_hash(const Inst& inst, const std::string& name,
-                             const std::vector<std::string>& sources,
-                             const std::string& destination) {
+    std::vector<copy_source_info> context_sources(const Inst& inst, const std::string& name,
+                                                  const std::vector<std::string>& sources,
+                                                  const std::string& destination) {
         std::vector<copy_source_info> infos;
         try {
             if (!context_) throw error("missing build context");
@@ -346,7 +390,7 @@ class builder {
             step_failure(inst, name, name + " failed: " + e.what());
         }
         check_copy_destination(inst, name, infos.size(), destination);
-        return combined_source_hash(infos);
+        return infos;
     }
 
     template <class Inst>
@@ -375,6 +419,32 @@ class builder {
     }
 
     const build_result& current_result_view() const { return *done_; }
+
+    /// Probes the build cache for the commit `container` describes; on a hit the stage moves
+    /// to the cached image and the step is done.
+    bool cached(stage_state& state, const config& container, step_record record) {
+        if (options_.no_cache) return false;
+        cache_probe probe = backend_.probe_cache(state.image_id, container);
+        emit(sink_, event(build_event_kind::cache, [&](build_event& e) {
+                 e.step = step_;
+                 e.cache_hit = probe.hit.has_value();
+                 e.cache_reason = probe.reason;
+             }));
+        if (!probe.hit) return false;
+        state.image_id = probe.hit->id;
+        state.current = std::move(probe.hit->config);
+        state.run_config.image = state.image_id->str();
+        if (!state.current.history.empty() && state.current.history.back().empty_layer) {
+            record.layer = layer_outcome::state::empty;
+        }
+        stage_steps_->push_back(record);
+        emit(sink_, event(build_event_kind::step_finished, [&](build_event& e) {
+                 e.step = step_;
+                 e.image_id = state.image_id;
+                 e.cache_hit = true;
+             }));
+        return true;
+    }
 
     void finish(stage_state& state, const config& container, const std::string& container_id,
                 const layer_outcome& layer, const step_record& record) {

@@ -13,8 +13,12 @@ namespace dockwright {
 
 /// One source that a COPY or ADD source path resolved to.
 struct copy_source_info {
-    std::string path;  ///< Relative to the context root, slash-separated.
+    std::string path;  ///< Relative to the context root, slash-separated, symlinks followed.
     std::string hash;  ///< `file:<hex>` or `dir:<hex>`.
+    /// The source as matched, before a symlink given as the source was followed; its base
+    /// name names the copy.
+    std::string name;
+    bool directory = false;
 };
 
 /// A build context as the classic builder sees it after the CLI sent it: the files not
@@ -44,11 +48,16 @@ class build_context_index {
 
     [[nodiscard]] const std::filesystem::path& root() const noexcept { return root_; }
 
+    /// The entries the context holds below the directory `path` ("" for the root), in walk
+    /// order, relative to the root; entries .dockerignore excludes are left out.
+    [[nodiscard]] std::vector<std::string> entries_below(const std::string& path) const;
+
   private:
     struct entry {
         std::string path;
         std::string hash;
         bool directory = false;
+        bool excluded = false;
     };
 
     void walk(const std::filesystem::path& dir, const std::string& prefix,
@@ -59,6 +68,12 @@ class build_context_index {
     std::vector<entry> entries_;  ///< In the order Go's filepath.Walk visits them.
     std::map<std::string, std::size_t> by_path_;
 };
+
+/// The hash of `path` (relative, symlinks in it already resolved) in the tree at `root`, as
+/// the classic builder hashes a COPY --from source inside an image: like a context entry, but
+/// with the owners the files have on disk. `dir:` covers everything below a directory.
+[[nodiscard]] copy_source_info tree_source_info(const std::filesystem::path& root,
+                                                const std::string& path);
 
 /// The history hash of a whole COPY/ADD: the one source's hash, or `multi:` over several.
 [[nodiscard]] std::string combined_source_hash(const std::vector<copy_source_info>& sources);

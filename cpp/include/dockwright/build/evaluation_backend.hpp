@@ -31,6 +31,9 @@ class evaluation_backend {
     void remove_container(const std::string&) {}
     digest store_image(const image& value);
     void tag(const digest& id, const std::string& name) { tags_.insert_or_assign(name, id); }
+    cache_probe probe_cache(const std::optional<digest>&, const config&) {
+        return {std::nullopt, "an evaluation has no build cache"};
+    }
 
     [[nodiscard]] const std::map<std::string, digest>& tags() const noexcept { return tags_; }
 

@@ -1,4 +1,6 @@
 // Content hashes of build-context sources, as Docker 20.10's classic builder computes them.
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,8 +21,24 @@ std::string sha256_hex(std::string_view text) {
     return std::string(digest::sha256_of(text).hex());
 }
 
+std::string host_user_name(uid_t uid) {
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return {};
+    return found->pw_name;
+}
+
+std::string host_group_name(gid_t gid) {
+    struct group entry {};
+    struct group* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return {};
+    return found->gr_name;
+}
+
 /// The tarsum v1 digest of one context entry as the docker CLI puts it into the tar.
-std::string tarsum_entry(const fs::path& full, const std::string& name) {
+std::string tarsum_entry(const fs::path& full, const std::string& name, bool keep_owner = false) {
     struct stat info {};
     if (::lstat(full.c_str(), &info) != 0) {
         throw error("cannot stat " + full.string() + ": " +
@@ -44,10 +62,16 @@ std::string tarsum_entry(const fs::path& full, const std::string& name) {
     } else if (S_ISFIFO(info.st_mode)) {
         type = '6';
     }
-    const auto mode = static_cast<long>(info.st_mode & 07777);
-    std::string text = "name" + header_name + "mode" + std::to_string(mode) + "uid0gid0size" +
-                       std::to_string(content.size()) + "typeflag" + type + "linkname" + link +
-                       "unamegnamedevmajor0devminor0";
+    // An image source is hashed by the engine from the files themselves: Docker 20.10 then
+    // adds the file-type bits to the mode and fills the owner names from the host's files.
+    const auto mode = static_cast<long>(keep_owner ? info.st_mode : info.st_mode & 07777);
+    const std::string uid = keep_owner ? std::to_string(info.st_uid) : "0";
+    const std::string gid = keep_owner ? std::to_string(info.st_gid) : "0";
+    const std::string uname = keep_owner ? host_user_name(info.st_uid) : "";
+    const std::string gname = keep_owner ? host_group_name(info.st_gid) : "";
+    std::string text = "name" + header_name + "mode" + std::to_string(mode) + "uid" + uid + "gid" +
+                       gid + "size" + std::to_string(content.size()) + "typeflag" + type +
+                       "linkname" + link + "uname" + uname + "gname" + gname + "devmajor0devminor0";
     hasher h;
     h.update(text);
     h.update(content);
@@ -191,7 +215,7 @@ void build_context_index::walk(const fs::path& dir, const std::string& prefix,
         const bool excluded = ignore.matches(rel);
         if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
         by_path_[rel] = entries_.size();
-        entries_.push_back({rel, excluded ? rel : tarsum_entry(full, rel), is_dir});
+        entries_.push_back({rel, excluded ? rel : tarsum_entry(full, rel), is_dir, excluded});
         if (is_dir) walk(full, rel, ignore);
     }
 }
@@ -222,7 +246,7 @@ copy_source_info build_context_index::info_for(const std::string& path) const {
     }
     const bool whole = resolved.empty() || resolved == ".";
     if (!whole && !entries_[by_path_.at(resolved)].directory) {
-        return {resolved, "file:" + entry_hash(resolved)};
+        return {resolved, "file:" + entry_hash(resolved), path, false};
     }
     std::vector<std::string> hashes;
     const std::string prefix = whole ? std::string() : resolved + "/";
@@ -233,7 +257,49 @@ copy_source_info build_context_index::info_for(const std::string& path) const {
     std::string joined;
     for (std::size_t i = 0; i < hashes.size(); ++i)
         joined += (i ? "," : "") + hashes[i];
-    return {whole ? "." : resolved, "dir:" + sha256_hex(joined)};
+    return {whole ? "." : resolved, "dir:" + sha256_hex(joined), path, true};
+}
+
+std::vector<std::string> build_context_index::entries_below(const std::string& path) const {
+    std::vector<std::string> out;
+    const std::string prefix = path.empty() || path == "." ? std::string() : path + "/";
+    for (const entry& e : entries_) {
+        if (!e.excluded && e.path.rfind(prefix, 0) == 0) out.push_back(e.path);
+    }
+    return out;
+}
+
+copy_source_info tree_source_info(const fs::path& root, const std::string& path) {
+    const fs::path top = path.empty() ? root : root / path;
+    struct stat info {};
+    if (::lstat(top.c_str(), &info) != 0) {
+        throw error("file not found in build context or excluded by .dockerignore: stat " + path +
+                    ": file does not exist");
+    }
+    if (!S_ISDIR(info.st_mode)) {
+        return {path, "file:" + tarsum_entry(top, path, true), path, false};
+    }
+    std::vector<std::string> hashes;
+    std::vector<std::pair<fs::path, std::string>> pending{{top, path}};
+    while (!pending.empty()) {
+        auto [dir, rel] = std::move(pending.back());
+        pending.pop_back();
+        hashes.push_back(tarsum_entry(dir, rel.empty() ? "." : rel, true));
+        for (const auto& child : fs::directory_iterator(dir)) {
+            const std::string name = child.path().filename().string();
+            const std::string child_rel = rel.empty() ? name : rel + "/" + name;
+            if (fs::is_directory(fs::symlink_status(child.path()))) {
+                pending.emplace_back(child.path(), child_rel);
+            } else {
+                hashes.push_back(tarsum_entry(child.path(), child_rel, true));
+            }
+        }
+    }
+    std::sort(hashes.begin(), hashes.end());
+    std::string joined;
+    for (std::size_t i = 0; i < hashes.size(); ++i)
+        joined += (i ? "," : "") + hashes[i];
+    return {path, "dir:" + sha256_hex(joined), path, true};
 }
 
 std::vector<copy_source_info> build_context_index::resolve(std::string_view source) const {

@@ -1,6 +1,7 @@
 // USER resolution through passwd and group files, following runc's lookup as Docker uses it.
 #include "dockwright/exec/user.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -148,6 +149,11 @@ exec_user resolve_user(std::string_view spec, std::string_view passwd_text,
         }
     } else {
         user.groups = std::move(found);
+    }
+    // Docker always passes the primary group as a supplementary group too, so `id` shows it
+    // under groups= even for a uid:gid that no file names.
+    if (std::find(user.groups.begin(), user.groups.end(), user.gid) == user.groups.end()) {
+        user.groups.insert(user.groups.begin(), user.gid);
     }
     return user;
 }

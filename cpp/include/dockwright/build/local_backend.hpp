@@ -1,0 +1,75 @@
+// The local backend: builds into the embedded store and runs RUN steps in the namespace
+// executor.
+#pragma once
+
+#include <dockwright/build/backend.hpp>
+#include <dockwright/exec/cancel_token.hpp>
+#include <dockwright/exec/run_spec.hpp>
+#include <dockwright/store/store.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dockwright {
+
+/// A `--secret id=...,src=...`: a host file that RUN steps see at /run/secrets/<id>.
+struct build_secret {
+    std::string id;
+    std::filesystem::path source;
+};
+
+/// How the local backend runs containers and names what it makes.
+struct local_backend_options {
+    exec::network_mode network = exec::network_mode::none;
+    exec::resource_limits limits;
+    /// The executor's state directory; empty for exec::default_state_dir().
+    std::filesystem::path exec_state_dir;
+    /// Derive container IDs from the step instead of random bytes, for reproducible builds.
+    bool reproducible = false;
+    /// Cancels a running RUN when set and cancelled (Ctrl-C).
+    const exec::cancel_token* cancel = nullptr;
+    /// Keep the containers of failed RUN steps (`--rm=false` without `--force-rm`). The
+    /// executor still removes their processes; only their directories stay, under the
+    /// store's tmp/, until `dockwright prune`.
+    bool keep_failed = false;
+    /// Secrets every RUN sees at /run/secrets/<id>; they stay out of layers and history.
+    std::vector<build_secret> secrets;
+};
+
+/// A Backend on a store: base images come from the store, containers are overlayfs-style
+/// upper directories stacked on the parent image's layers, RUN executes in the namespace
+/// executor, COPY/ADD write into the upper directory with Docker's copy rules, and every
+/// committed layer and image lands in the store. Directories made during the build live under
+/// the store's tmp/ and are removed when the backend is destroyed.
+class local_backend {
+  public:
+    explicit local_backend(store& images, local_backend_options options = {});
+    ~local_backend();
+    local_backend(const local_backend&) = delete;
+    local_backend& operator=(const local_backend&) = delete;
+
+    std::optional<base_image> lookup_image(const std::string& reference);
+    std::optional<std::string> source_hash(const copy_source& source);
+    std::string create_container(const std::optional<digest>& parent, const config& settings);
+    run_outcome run(const std::string& container_id, const run_spec& spec,
+                    const build_event_sink& sink);
+    void copy(const std::string& container_id, const copy_spec& spec);
+    void make_directory(const std::string& container_id, const std::string& path);
+    layer_outcome commit_layer(const std::string& container_id);
+    void remove_container(const std::string& container_id);
+    digest store_image(const image& value);
+    void tag(const digest& id, const std::string& name);
+    cache_probe probe_cache(const std::optional<digest>& parent, const config& container_config);
+
+    struct state;
+
+  private:
+    std::unique_ptr<state> state_;
+};
+
+static_assert(Backend<local_backend>);
+
+}  // namespace dockwright

@@ -1,0 +1,418 @@
+// `dockwright build`: docker build's command line on the local backend.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <dockwright/build/build_error.hpp>
+#include <dockwright/build/builder.hpp>
+#include <dockwright/build/context_source.hpp>
+#include <dockwright/build/local_backend.hpp>
+#include <dockwright/dockerfile/parser.hpp>
+#include <dockwright/exec/cancel_token.hpp>
+#include <dockwright/exec/container.hpp>
+#include <dockwright/store/archive.hpp>
+#include <dockwright/store/reference.hpp>
+#include <dockwright/store/store.hpp>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "build_output.hpp"
+#include "commands.hpp"
+#include "human_units.hpp"
+
+namespace dockwright::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct build_settings {
+    std::string location;
+    std::string dockerfile;
+    std::vector<std::string> tags;
+    bool quiet = false;
+    bool no_cache = false;
+    bool remove = true;
+    bool force_remove = false;
+    bool pull = false;
+    std::string memory;
+    std::string memory_swap;
+    std::string shm_size;
+    std::int64_t cpu_shares = 0;
+    std::int64_t cpu_period = 0;
+    std::int64_t cpu_quota = 0;
+    std::string cpuset_cpus;
+    std::string cpuset_mems;
+    std::string cgroup_parent;
+    std::vector<std::string> build_args;
+    std::string isolation;
+    std::vector<std::string> labels;
+    std::vector<std::string> ulimits;
+    std::string target;
+    std::string network = "default";
+    std::string iidfile;
+    std::string platform;
+    std::string progress = "auto";
+    std::vector<std::string> outputs;
+    std::vector<std::string> secrets;
+    bool reproducible = false;
+    bool explain_cache = false;
+    bool classic = false;
+};
+
+/// Raised by the Ctrl-C handler; the running RUN watches it.
+exec::cancel_token* active_cancel = nullptr;
+
+extern "C" void on_interrupt(int) {
+    if (active_cancel) active_cancel->cancel();
+}
+
+std::map<std::string, std::string> build_arg_values(const std::vector<std::string>& pairs) {
+    std::map<std::string, std::string> out;
+    for (const std::string& pair : pairs) {
+        const std::size_t equals = pair.find('=');
+        if (equals == std::string::npos) {
+            // docker build --build-arg NAME takes the value from the environment, and drops
+            // the argument when the variable is unset.
+            if (const char* value = std::getenv(pair.c_str())) out[pair] = value;
+            continue;
+        }
+        out[pair.substr(0, equals)] = pair.substr(equals + 1);
+    }
+    return out;
+}
+
+std::map<std::string, std::string> label_values(const std::vector<std::string>& pairs) {
+    std::map<std::string, std::string> out;
+    for (const std::string& pair : pairs) {
+        const std::size_t equals = pair.find('=');
+        out[pair.substr(0, equals)] = equals == std::string::npos ? "" : pair.substr(equals + 1);
+    }
+    return out;
+}
+
+/// One `-o type=...,dest=...` request.
+struct output_request {
+    std::string type = "docker";
+    std::string dest;
+};
+
+output_request parse_output(const std::string& text) {
+    output_request out;
+    if (text.find('=') == std::string::npos) {
+        out.type = "local";
+        out.dest = text;
+        return out;
+    }
+    std::stringstream fields(text);
+    std::string field;
+    while (std::getline(fields, field, ',')) {
+        const std::size_t equals = field.find('=');
+        const std::string key = field.substr(0, equals);
+        const std::string value = equals == std::string::npos ? "" : field.substr(equals + 1);
+        if (key == "type") {
+            out.type = value;
+        } else if (key == "dest") {
+            out.dest = value;
+        } else {
+            throw invalid_value_error("output", text,
+                                      "unknown key " + key +
+                                          " (use type=docker|oci|tar|local,"
+                                          "dest=PATH)");
+        }
+    }
+    static const std::set<std::string> types{"docker", "oci", "tar", "local"};
+    if (!types.contains(out.type)) {
+        throw invalid_value_error(
+            "output", text, "unknown output type " + out.type + " (use docker, oci, tar or local)");
+    }
+    if ((out.type == "tar" || out.type == "local" || out.type == "oci") && out.dest.empty()) {
+        throw invalid_value_error("output", text, "type=" + out.type + " needs dest=PATH");
+    }
+    return out;
+}
+
+build_secret parse_secret(const std::string& text) {
+    build_secret secret;
+    std::stringstream fields(text);
+    std::string field;
+    while (std::getline(fields, field, ',')) {
+        const std::size_t equals = field.find('=');
+        const std::string key = field.substr(0, equals);
+        const std::string value = equals == std::string::npos ? "" : field.substr(equals + 1);
+        if (key == "id") {
+            secret.id = value;
+        } else if (key == "src" || key == "source") {
+            secret.source = value;
+        } else if (key != "type") {
+            throw invalid_value_error("secret", text, "unknown key " + key + " (use id=,src=)");
+        }
+    }
+    if (secret.id.empty()) throw invalid_value_error("secret", text, "the secret needs id=NAME");
+    if (secret.source.empty()) secret.source = secret.id;
+    return secret;
+}
+
+void check_platform(const std::string& platform) {
+    if (platform.empty()) return;
+    static const std::set<std::string> host{"linux",          "linux/amd64",    "linux/x86_64",
+                                            "linux/amd64/v1", "linux/amd64/v2", "linux/amd64/v3"};
+    if (!host.contains(platform)) {
+        throw invalid_value_error("platform", platform,
+                                  "dockwright builds only for the host platform linux/amd64");
+    }
+}
+
+exec::network_mode network_of(const std::string& name) {
+    if (name == "none") return exec::network_mode::none;
+    if (name == "host" || name == "default" || name == "bridge") return exec::network_mode::host;
+    throw invalid_value_error("network", name, "unknown network mode; use default, host or none");
+}
+
+exec::resource_limits limits_of(const build_settings& settings) {
+    exec::resource_limits limits;
+    if (!settings.memory.empty()) limits.memory = parse_ram_size(settings.memory, "memory");
+    if (settings.memory_swap == "-1") {
+        limits.memory_swap = -1;
+    } else if (!settings.memory_swap.empty()) {
+        limits.memory_swap = parse_ram_size(settings.memory_swap, "memory-swap");
+    }
+    if (!settings.shm_size.empty()) limits.shm_size = parse_ram_size(settings.shm_size, "shm-size");
+    limits.cpu_shares = settings.cpu_shares;
+    limits.cpu_period = settings.cpu_period;
+    limits.cpu_quota = settings.cpu_quota;
+    limits.cpuset_cpus = settings.cpuset_cpus;
+    limits.cpuset_mems = settings.cpuset_mems;
+    limits.cgroup_parent = settings.cgroup_parent;
+    for (const std::string& text : settings.ulimits)
+        limits.ulimits.push_back(exec::parse_ulimit(text));
+    return limits;
+}
+
+std::optional<timestamp> source_date_epoch(bool reproducible) {
+    const char* text = std::getenv("SOURCE_DATE_EPOCH");
+    if (text && *text) {
+        char* end = nullptr;
+        const long long seconds = std::strtoll(text, &end, 10);
+        if (*end != '\0' || seconds < 0) {
+            throw invalid_value_error("SOURCE_DATE_EPOCH", text,
+                                      "must be a whole number of seconds since 1970");
+        }
+        return timestamp::from_unix(seconds, 0);
+    }
+    if (reproducible) return timestamp::from_unix(0, 0);
+    return std::nullopt;
+}
+
+void write_outputs(store& images, const digest& id, const std::vector<output_request>& outputs) {
+    for (const output_request& out : outputs) {
+        const std::string name = id.str();
+        if (out.type == "docker") {
+            if (out.dest.empty()) continue;  // the store already holds it
+            save_archive(images, std::span(&name, 1), out.dest, archive_format::docker);
+        } else if (out.type == "oci") {
+            save_archive(images, std::span(&name, 1), out.dest, archive_format::oci);
+        } else {
+            const image_record record = images.get(id);
+            if (out.type == "local") fs::create_directories(out.dest);
+            if (record.diff_ids.empty()) {
+                if (out.type == "tar") std::ofstream(out.dest, std::ios::binary).close();
+                continue;
+            }
+            const fs::path root = images.unpack(id);
+            if (out.type == "local") {
+                fs::copy(root, out.dest,
+                         fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                             fs::copy_options::overwrite_existing);
+            } else {
+                write_rootfs_tar(root, out.dest);
+            }
+        }
+    }
+}
+
+int run_build(const build_settings& settings) {
+    check_platform(settings.platform);
+    if (!settings.isolation.empty() && settings.isolation != "default" &&
+        settings.isolation != "process") {
+        throw invalid_value_error("isolation", settings.isolation,
+                                  "only default and process isolation exist on Linux");
+    }
+    static const std::set<std::string> progress_modes{"auto", "plain", "tty", "json", "quiet"};
+    if (!progress_modes.contains(settings.progress)) {
+        throw invalid_value_error("progress", settings.progress,
+                                  "use auto, plain, tty, json or quiet");
+    }
+    std::vector<reference> tags;
+    for (const std::string& tag : settings.tags) {
+        try {
+            tags.push_back(reference::parse_tagged(tag));
+        } catch (const invalid_value_error&) {
+            throw invalid_value_error("tag", tag,
+                                      "invalid argument \"" + tag +
+                                          "\" for \"-t, --tag\" flag: invalid reference format");
+        }
+    }
+    std::vector<output_request> outputs;
+    for (const std::string& text : settings.outputs)
+        outputs.push_back(parse_output(text));
+    std::vector<build_secret> secrets;
+    for (const std::string& text : settings.secrets)
+        secrets.push_back(parse_secret(text));
+
+    store images(store::default_root());
+    context_request request;
+    request.location = settings.location;
+    request.dockerfile = settings.dockerfile;
+    request.work_dir = images.root() / "tmp";
+    prepared_context context;
+    try {
+        context = prepare_context(request);
+    } catch (const context_error& e) {
+        std::cerr << (e.from_daemon() ? "Error response from daemon: " : "") << e.docker_message()
+                  << '\n';
+        if (!e.hint().empty()) std::cerr << "dockwright: " << e.hint() << '\n';
+        return 1;
+    }
+
+    build_options options;
+    options.classic = settings.classic;
+    options.no_cache = settings.no_cache;
+    options.context = context.directory();
+    options.target = settings.target;
+    options.build_args = build_arg_values(settings.build_args);
+    options.labels = label_values(settings.labels);
+    options.dockerfile_name = context.dockerfile_name();
+    options.created = source_date_epoch(settings.reproducible);
+
+    local_backend_options backend_options;
+    backend_options.network = network_of(settings.network);
+    backend_options.limits = limits_of(settings);
+    backend_options.reproducible = settings.reproducible || options.created.has_value();
+    backend_options.secrets = secrets;
+    exec::cancel_token cancel;
+    backend_options.cancel = &cancel;
+    active_cancel = &cancel;
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+
+    const bool quiet = settings.quiet || settings.progress == "quiet";
+    build_renderer renderer(std::cout,
+                            settings.progress == "json" ? render_style::json
+                            : quiet                     ? render_style::quiet
+                                                        : render_style::classic,
+                            settings.explain_cache);
+    renderer.context_size(context_upload_size(context.directory()));
+    local_backend backend(images, backend_options);
+    builder<local_backend> run(backend, options, [&](const build_event& e) { renderer.on(e); });
+    build_result result;
+    try {
+        parse_options parse;
+        parse.file = options.dockerfile_name;
+        parse.dialect = options.dialect();
+        const dockerfile_ast ast = parse_dockerfile(context.dockerfile_text(), parse);
+        renderer.parser_warnings(classic_warning_text(ast));
+        instruction_options check;
+        check.file = options.dockerfile_name;
+        check.dialect = options.dialect();
+        result = run.build(check_instructions(ast, check));
+    } catch (const std::exception& e) {
+        active_cancel = nullptr;
+        renderer.failed(classic_error_text(e));
+        const auto* step = dynamic_cast<const build_step_error*>(&e);
+        return step ? step->exit_code() : 1;
+    }
+    active_cancel = nullptr;
+    const stage_result& target = result.target();
+    // A FROM scratch stage with nothing in it still names an image: store its config.
+    const digest id = target.image_id ? *target.image_id : backend.store_image(target.config);
+    for (const reference& tag : tags) {
+        images.tag(id, tag);
+    }
+    write_outputs(images, id, outputs);
+    if (!settings.iidfile.empty()) {
+        std::ofstream out(settings.iidfile, std::ios::binary | std::ios::trunc);
+        out << id.str();
+        if (!out) throw error("cannot write the image ID to " + settings.iidfile);
+    }
+    renderer.succeeded(id, tags);
+    return 0;
+}
+
+}  // namespace
+
+void add_build_command(CLI::App& app) {
+    auto s = std::make_shared<build_settings>();
+    CLI::App* c = app.add_subcommand("build", "Build an image from a Dockerfile");
+    c->add_option("context", s->location,
+                  "The build context: a directory, a git or http(s) URL, or - for a tar or a "
+                  "Dockerfile on standard input")
+        ->required();
+    c->add_option("-f,--file", s->dockerfile,
+                  "Name of the Dockerfile (default PATH/Dockerfile; - reads it from standard "
+                  "input)");
+    c->add_option("-t,--tag", s->tags, "Name and optionally a tag, name:tag (repeatable)")
+        ->allow_extra_args(false);
+    c->add_flag("-q,--quiet", s->quiet, "Print only the image ID when the build succeeds");
+    c->add_flag("--no-cache", s->no_cache, "Do not use the build cache");
+    c->add_option("--rm", s->remove,
+                  "Remove intermediate containers after a successful build (default true)");
+    c->add_flag("--force-rm", s->force_remove, "Always remove intermediate containers");
+    c->add_flag("--pull", s->pull, "Always attempt to pull a newer version of the base images");
+    c->add_option("-m,--memory", s->memory, "Memory limit of RUN steps (bytes; units b, k, m, g)");
+    c->add_option("--memory-swap", s->memory_swap,
+                  "Memory plus swap of RUN steps (bytes; units b, k, m, g; -1 for unlimited)");
+    c->add_option("--shm-size", s->shm_size, "Size of /dev/shm (bytes; units b, k, m, g)");
+    c->add_option("-c,--cpu-shares", s->cpu_shares, "CPU shares (relative weight)");
+    c->add_option("--cpu-period", s->cpu_period, "CPU CFS period (microseconds)");
+    c->add_option("--cpu-quota", s->cpu_quota, "CPU CFS quota per period (microseconds)");
+    c->add_option("--cpuset-cpus", s->cpuset_cpus, "CPUs RUN steps may use (0-3, 0,1)");
+    c->add_option("--cpuset-mems", s->cpuset_mems, "Memory nodes RUN steps may use (0-3, 0,1)");
+    c->add_option("--cgroup-parent", s->cgroup_parent, "Parent cgroup of RUN steps");
+    c->add_option("--build-arg", s->build_args,
+                  "A build argument K=V; a bare K takes its value from the environment")
+        ->allow_extra_args(false);
+    c->add_option("--isolation", s->isolation, "Container isolation (default or process)");
+    c->add_option("--label", s->labels, "Set metadata k=v on the image")->allow_extra_args(false);
+    c->add_option("--ulimit", s->ulimits, "A resource limit name=soft[:hard] for RUN steps")
+        ->allow_extra_args(false);
+    c->add_option("--target", s->target, "The stage to build (default the last one)");
+    c->add_option("--network", s->network,
+                  "Network of RUN steps: default and host share the host's network, none has "
+                  "only loopback");
+    c->add_option("--iidfile", s->iidfile, "Write the image ID to this file");
+    c->add_option("--platform", s->platform, "Target platform; only the host's (linux/amd64)");
+    c->add_option("--progress", s->progress,
+                  "Output style: auto, plain, tty, json (Docker's jsonmessage stream) or quiet");
+    c->add_option("-o,--output", s->outputs,
+                  "Also export the image: type=docker|oci|tar|local,dest=PATH (a bare PATH "
+                  "means type=local)")
+        ->allow_extra_args(false);
+    c->add_option("--secret", s->secrets,
+                  "A secret for RUN steps: id=NAME,src=FILE, seen at /run/secrets/NAME and "
+                  "never stored")
+        ->allow_extra_args(false);
+    c->add_flag("--reproducible", s->reproducible,
+                "Fixed times and IDs so that equal inputs give equal image IDs "
+                "(SOURCE_DATE_EPOCH sets the time, else 0)");
+    c->add_flag("--explain-cache", s->explain_cache,
+                "Say for every step why the build cache hit or missed");
+    c->add_flag("--classic", s->classic,
+                "Docker 20.10's classic builder to the letter: its syntax, rejections and "
+                "error texts");
+    c->callback([s] {
+        const int status = run_build(*s);
+        if (status != 0) throw CLI::RuntimeError(status);
+    });
+}
+
+}  // namespace dockwright::cli

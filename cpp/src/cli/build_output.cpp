@@ -1,0 +1,189 @@
+// Docker-style rendering of build events.
+#include "build_output.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <dockwright/core/error.hpp>
+#include <dockwright/dockerfile/detail/utf8.hpp>
+#include <dockwright/dockerfile/dockerignore.hpp>
+#include <dockwright/layer/byte_sink.hpp>
+#include <dockwright/layer/layer_writer.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "../lib/core/unique_fd.hpp"
+#include "human_units.hpp"
+
+namespace dockwright::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Docker's engine sends build output as JSON, so invalid UTF-8 arrives as U+FFFD.
+std::string valid_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty()) {
+        const detail::decoded_rune rune = detail::decode_rune(text);
+        detail::append_rune(out, rune.value);
+        text.remove_prefix(rune.width);
+    }
+    return out;
+}
+
+std::string trim_right(std::string text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.pop_back();
+    return text;
+}
+
+std::string short_hex(const digest& id) {
+    return std::string(id.hex().substr(0, 12));
+}
+
+void add_sizes(const fs::path& dir, const std::string& prefix, const dockerignore& ignore,
+               std::uint64_t& total) {
+    std::vector<std::string> names;
+    for (const auto& child : fs::directory_iterator(dir))
+        names.push_back(child.path().filename().string());
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+        const std::string rel = prefix.empty() ? name : prefix + "/" + name;
+        struct stat info {};
+        if (::lstat((dir / name).c_str(), &info) != 0) continue;
+        const bool is_dir = S_ISDIR(info.st_mode);
+        const bool excluded = ignore.matches(rel);
+        if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
+        if (!excluded) {
+            total += 512;
+            if (rel.size() > 100) total += 1024;  // a PAX header carries the long name
+            if (S_ISREG(info.st_mode)) {
+                total += (static_cast<std::uint64_t>(info.st_size) + 511) / 512 * 512;
+            }
+        }
+        if (is_dir) add_sizes(dir / name, rel, ignore, total);
+    }
+}
+
+}  // namespace
+
+void build_renderer::line(const std::string& text, bool is_stderr) {
+    if (style_ == render_style::quiet) return;
+    if (style_ == render_style::json) {
+        out_ << nlohmann::json{{"stream", text + "\n"}}.dump() << "\r\n";
+    } else if (is_stderr) {
+        out_ << "\x1b[91m" << valid_utf8(text) << "\n\x1b[0m";
+    } else {
+        out_ << valid_utf8(text) << '\n';
+    }
+    out_.flush();
+}
+
+void build_renderer::parser_warnings(const std::string& text) {
+    if (text.empty() || style_ == render_style::quiet) return;
+    if (style_ == render_style::json) {
+        out_ << nlohmann::json{{"stream", text}}.dump() << "\r\n";
+    } else {
+        out_ << "\x1b[91m" << text << "\x1b[0m";
+    }
+    out_.flush();
+}
+
+void build_renderer::context_size(std::uint64_t bytes) {
+    line("Sending build context to Docker daemon  " + human_size(static_cast<double>(bytes), 4));
+}
+
+void build_renderer::on(const build_event& event) {
+    switch (event.kind) {
+        case build_event_kind::step_started:
+            container_.clear();
+            line("Step " + std::to_string(event.step) + "/" + std::to_string(event.total) + " : " +
+                 trim_right(event.instruction));
+            break;
+        case build_event_kind::base:
+            line(" ---> " + (event.image_id ? short_hex(*event.image_id) : std::string()));
+            break;
+        case build_event_kind::triggers:
+            line("# Executing " + std::to_string(event.count) + " build trigger" +
+                 (event.count == 1 ? "" : "s"));
+            break;
+        case build_event_kind::container:
+            container_ = event.container_id.substr(0, 12);
+            line(" ---> Running in " + container_);
+            break;
+        case build_event_kind::output:
+            line(event.text, event.is_stderr);
+            break;
+        case build_event_kind::cache:
+            if (event.cache_hit) {
+                line(" ---> Using cache");
+            } else if (explain_cache_) {
+                line(" ---> Cache miss: " + event.cache_reason);
+            }
+            if (event.cache_hit && explain_cache_) line(" ---> Cache hit: " + event.cache_reason);
+            break;
+        case build_event_kind::not_executed:
+            line(" ---> Not executed (evaluation)");
+            break;
+        case build_event_kind::step_finished:
+            if (!container_.empty()) {
+                line("Removing intermediate container " + container_);
+                container_.clear();
+            }
+            if (event.image_id) line(" ---> " + short_hex(*event.image_id));
+            break;
+        case build_event_kind::warning:
+            line(event.text);
+            break;
+        case build_event_kind::stage_finished:
+            break;
+    }
+}
+
+void build_renderer::failed(const std::string& message) {
+    if (style_ == render_style::json) {
+        out_ << nlohmann::json{{"errorDetail", {{"message", message}}}, {"error", message}}.dump()
+             << "\r\n";
+        out_.flush();
+        return;
+    }
+    out_.flush();
+    std::cerr << message << '\n';
+}
+
+void build_renderer::succeeded(const digest& id, const std::vector<reference>& tags) {
+    if (style_ == render_style::quiet) {
+        out_ << id.str() << '\n';
+        return;
+    }
+    if (style_ == render_style::json) {
+        out_ << nlohmann::json{{"aux", {{"ID", id.str()}}}}.dump() << "\r\n";
+    }
+    line("Successfully built " + short_hex(id));
+    for (const reference& tag : tags)
+        line("Successfully tagged " + tag.familiar());
+}
+
+std::uint64_t context_upload_size(const fs::path& context) {
+    const fs::path ignore_file = context / ".dockerignore";
+    const dockerignore ignore =
+        fs::exists(ignore_file) ? dockerignore::from_file(ignore_file) : dockerignore();
+    std::uint64_t total = 1024;
+    add_sizes(context, "", ignore, total);
+    return total;
+}
+
+void write_rootfs_tar(const fs::path& root, const fs::path& dest) {
+    const unique_fd fd(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) throw error("cannot create " + dest.string() + ": " + std::strerror(errno));
+    layer::fd_sink sink(fd.get());
+    layer::write_tree_layer(root, sink);
+    sink.finish();
+}
+
+}  // namespace dockwright::cli

@@ -1,0 +1,924 @@
+// The local backend: containers as upper directories over the parent's layers, RUN in the
+// namespace executor, COPY/ADD with the classic builder's rules, commits into the store.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <dockwright/build/context_hash.hpp>
+#include <dockwright/build/local_backend.hpp>
+#include <dockwright/core/error.hpp>
+#include <dockwright/exec/container.hpp>
+#include <dockwright/exec/exec_error.hpp>
+#include <dockwright/image/image.hpp>
+#include <dockwright/layer/layer_writer.hpp>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "../core/unique_fd.hpp"
+#include "rootfs_view.hpp"
+
+namespace dockwright {
+
+namespace fs = std::filesystem;
+using detail::clean_inside_root;
+using detail::rootfs_view;
+using detail::view_entry;
+
+namespace {
+
+std::string errno_text(int number) {
+    return std::error_code(number, std::generic_category()).message();
+}
+
+/// The owner files get: a uid/gid pair, or nothing to keep the source's owners.
+struct identity {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+std::string join_rel(const std::string& a, const std::string& b) {
+    if (a.empty()) return b;
+    if (b.empty()) return a;
+    return a + "/" + b;
+}
+
+std::string parent_rel(const std::string& rel) {
+    const std::size_t slash = rel.rfind('/');
+    return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+    std::string trimmed = path;
+    while (trimmed.size() > 1 && trimmed.back() == '/')
+        trimmed.pop_back();
+    const std::size_t slash = trimmed.rfind('/');
+    return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+}
+
+std::string random_hex() {
+    std::random_device device;
+    std::string seed;
+    for (int i = 0; i < 8; ++i)
+        seed += std::to_string(device());
+    seed += std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    return std::string(digest::sha256_of(seed).hex());
+}
+
+std::optional<std::uint32_t> parse_id(std::string_view text) {
+    std::uint32_t value = 0;
+    const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (failure != std::errc() || end != text.data() + text.size() || text.empty()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+/// Reads a file of the merged root, following symlinks inside it; empty when missing.
+std::optional<std::string> read_view_file(const rootfs_view& view, const std::string& path) {
+    const std::string resolved = view.resolve(path, true);
+    const std::optional<view_entry> entry = view.lookup(resolved);
+    if (!entry || !S_ISREG(entry->info.st_mode)) return std::nullopt;
+    std::ifstream in(entry->host_path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// Finds `name` in the first field of a passwd or group file and returns its third field.
+std::optional<std::uint32_t> lookup_id(const std::string& text, const std::string& name) {
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.empty() || line.front() == '#') continue;
+        std::vector<std::string> fields;
+        std::size_t start = 0;
+        while (true) {
+            const std::size_t colon = line.find(':', start);
+            fields.push_back(line.substr(start, colon - start));
+            if (colon == std::string::npos) break;
+            start = colon + 1;
+        }
+        if (fields.size() >= 3 && fields[0] == name) {
+            if (const auto id = parse_id(fields[2])) return id;
+        }
+    }
+    return std::nullopt;
+}
+
+/// `--chown=user[:group]` with names looked up in the image's /etc/passwd and /etc/group, as
+/// Docker 20.10's classic builder does (a user alone also names the group).
+identity parse_chown(const std::string& chown, const rootfs_view& view) {
+    const std::string prefix = "unable to convert uid/gid chown string to host mapping: ";
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t colon = chown.find(':', start);
+        parts.push_back(chown.substr(start, colon - start));
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    if (parts.size() > 2) throw error(prefix + "invalid chown string format: " + chown);
+    const std::string& user = parts[0];
+    const std::string& group = parts.size() == 2 ? parts[1] : parts[0];
+    identity result;
+    if (const auto uid = parse_id(user)) {
+        result.uid = *uid;
+    } else {
+        const std::optional<std::string> passwd = read_view_file(view, "etc/passwd");
+        if (!passwd) {
+            throw error(prefix + "can't find uid for user " + user +
+                        ": open /etc/passwd: no such file or directory");
+        }
+        const auto found = lookup_id(*passwd, user);
+        if (!found) {
+            throw error(prefix + "can't find uid for user " + user + ": no such user: " + user);
+        }
+        result.uid = *found;
+    }
+    if (const auto gid = parse_id(group)) {
+        result.gid = *gid;
+    } else {
+        const std::optional<std::string> groups = read_view_file(view, "etc/group");
+        if (!groups) {
+            throw error(prefix + "can't find gid for group " + group +
+                        ": open /etc/group: no such file or directory");
+        }
+        const auto found = lookup_id(*groups, group);
+        if (!found) {
+            throw error(prefix + "can't find gid for group " + group + ": no such group: " + group);
+        }
+        result.gid = *found;
+    }
+    return result;
+}
+
+std::optional<mode_t> parse_chmod(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    mode_t value = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '7' || value > 07777) {
+            throw invalid_value_error("chmod", text,
+                                      "invalid --chmod value, use octal such as 0755");
+        }
+        value = value * 8 + static_cast<mode_t>(c - '0');
+    }
+    if (value > 07777) throw invalid_value_error("chmod", text, "invalid --chmod value");
+    return value;
+}
+
+void set_times(const fs::path& path, const struct stat& source) {
+    const struct timespec times[2] = {{source.st_mtim.tv_sec, 0}, {source.st_mtim.tv_sec, 0}};
+    ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+void set_times(const fs::path& path, std::time_t seconds) {
+    const struct timespec times[2] = {{seconds, 0}, {seconds, 0}};
+    ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
+}
+
+[[noreturn]] void fail(const std::string& what, const fs::path& path, int number) {
+    throw error(what + " " + path.string() + ": " + errno_text(number));
+}
+
+/// One container: an upper directory stacked on its parent's layers.
+struct container_record {
+    std::optional<digest> parent;
+    std::vector<fs::path> lowers;  ///< bottom first
+    fs::path dir;
+    std::unique_ptr<exec::container> executor;
+    bool full_copy = false;  ///< The executor fell back to copying: upper is a whole tree.
+    std::optional<layer_record> layer;
+
+    [[nodiscard]] fs::path upper() const { return dir / "upper"; }
+    [[nodiscard]] std::vector<fs::path> layers() const {
+        if (full_copy) return {upper()};
+        std::vector<fs::path> all = lowers;
+        all.push_back(upper());
+        return all;
+    }
+};
+
+/// Writes into a container's upper directory with overlayfs' copy-up rules, reading the
+/// merged tree through a view.
+class upper_writer {
+  public:
+    explicit upper_writer(const container_record& record)
+        : upper_(record.upper()), view_(record.layers()) {}
+
+    [[nodiscard]] const rootfs_view& view() const { return view_; }
+    [[nodiscard]] fs::path host(const std::string& rel) const {
+        return rel.empty() ? upper_ : upper_ / rel;
+    }
+
+    /// Makes every directory of `rel` exist in the upper directory: an existing directory of
+    /// a lower layer is copied up with its mode and owner, a missing one is created with
+    /// `mode` and `owner`. Returns whether `rel` itself was created.
+    bool ensure_directory(const std::string& rel, mode_t mode, identity owner) {
+        std::string prefix;
+        bool created = false;
+        std::size_t start = 0;
+        while (start <= rel.size() && !rel.empty()) {
+            const std::size_t end = std::min(rel.find('/', start), rel.size());
+            prefix = rel.substr(0, end);
+            start = end + 1;
+            created = ensure_one(prefix, mode, owner);
+        }
+        return created;
+    }
+
+    /// Makes `rel` a directory in the upper directory with exactly this metadata.
+    void directory_with(const std::string& rel, mode_t mode, identity owner) {
+        ensure_directory(parent_rel(rel), 0755, {0, 0});
+        const fs::path path = host(rel);
+        struct stat info {};
+        if (::lstat(path.c_str(), &info) == 0 && !S_ISDIR(info.st_mode)) remove_entry(rel);
+        if (::lstat(path.c_str(), &info) != 0 && ::mkdir(path.c_str(), 0700) != 0) {
+            fail("cannot create the directory", path, errno);
+        }
+        if (::lchown(path.c_str(), owner.uid, owner.gid) != 0) fail("cannot chown", path, errno);
+        if (::chmod(path.c_str(), mode & 07777) != 0) fail("cannot chmod", path, errno);
+    }
+
+    /// Removes whatever the upper directory holds at `rel`.
+    void remove_entry(const std::string& rel) {
+        std::error_code ignored;
+        fs::remove_all(host(rel), ignored);
+    }
+
+    /// Whether the merged tree has a directory at `rel` (symlinks not followed).
+    [[nodiscard]] bool is_directory(const std::string& rel) const {
+        const std::optional<view_entry> entry = view_.lookup(rel);
+        return entry && S_ISDIR(entry->info.st_mode);
+    }
+
+  private:
+    bool ensure_one(const std::string& rel, mode_t mode, identity owner) {
+        const fs::path path = host(rel);
+        struct stat info {};
+        if (::lstat(path.c_str(), &info) == 0) {
+            if (S_ISDIR(info.st_mode)) return false;
+            throw error("mkdir /" + rel + ": not a directory");
+        }
+        const std::optional<view_entry> below = view_.lookup(rel);
+        if (below && !S_ISDIR(below->info.st_mode) && !S_ISLNK(below->info.st_mode)) {
+            throw error("mkdir /" + rel + ": not a directory");
+        }
+        const bool copy_up = below && S_ISDIR(below->info.st_mode);
+        const mode_t bits = copy_up ? below->info.st_mode & 07777 : mode;
+        const identity ids = copy_up ? identity{below->info.st_uid, below->info.st_gid} : owner;
+        if (::mkdir(path.c_str(), 0700) != 0) fail("cannot create the directory", path, errno);
+        if (::lchown(path.c_str(), ids.uid, ids.gid) != 0) fail("cannot chown", path, errno);
+        if (::chmod(path.c_str(), bits) != 0) fail("cannot chmod", path, errno);
+        if (copy_up) set_times(path, below->info);
+        return !copy_up;
+    }
+
+    fs::path upper_;
+    rootfs_view view_;
+};
+
+/// Copies one non-directory entry (file, symlink, FIFO, device) from the host path `source`
+/// to `rel` in the upper directory, keeping its mode and mtime.
+class entry_copier {
+  public:
+    entry_copier(upper_writer& writer, std::optional<identity> owner, std::optional<mode_t> chmod)
+        : writer_(writer), owner_(owner), chmod_(chmod) {}
+
+    void copy(const fs::path& source, const struct stat& info, const std::string& rel) {
+        writer_.remove_entry(rel);
+        const fs::path target = writer_.host(rel);
+        const identity ids = owner_.value_or(identity{info.st_uid, info.st_gid});
+        const mode_t mode = chmod_.value_or(info.st_mode & 07777);
+        if (info.st_nlink > 1 && !S_ISDIR(info.st_mode)) {
+            const auto key = std::pair(info.st_dev, info.st_ino);
+            if (const auto seen = links_.find(key); seen != links_.end()) {
+                if (::link(seen->second.c_str(), target.c_str()) != 0) {
+                    fail("cannot link", target, errno);
+                }
+                return;
+            }
+            links_.emplace(key, target);
+        }
+        if (S_ISREG(info.st_mode)) {
+            copy_file(source, target, info);
+        } else if (S_ISLNK(info.st_mode)) {
+            std::string link(static_cast<std::size_t>(info.st_size) + 1, '\0');
+            const ssize_t n = ::readlink(source.c_str(), link.data(), link.size());
+            if (n < 0) fail("cannot read the symlink", source, errno);
+            link.resize(static_cast<std::size_t>(n));
+            if (::symlink(link.c_str(), target.c_str()) != 0) {
+                fail("cannot create the symlink", target, errno);
+            }
+        } else if (S_ISFIFO(info.st_mode) || S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode)) {
+            if (::mknod(target.c_str(), (info.st_mode & S_IFMT) | 0600, info.st_rdev) != 0) {
+                fail("cannot create the node", target, errno);
+            }
+        } else {
+            return;  // sockets are not copied, as Docker's tar leaves them out
+        }
+        if (::lchown(target.c_str(), ids.uid, ids.gid) != 0) fail("cannot chown", target, errno);
+        if (!S_ISLNK(info.st_mode) && ::chmod(target.c_str(), mode) != 0) {
+            fail("cannot chmod", target, errno);
+        }
+        set_times(target, info);
+    }
+
+  private:
+    static void copy_file(const fs::path& source, const fs::path& target, const struct stat& info) {
+        const unique_fd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!in) fail("cannot open", source, errno);
+        const unique_fd out(
+            ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!out) fail("cannot create", target, errno);
+        auto remaining = static_cast<std::uint64_t>(info.st_size);
+        while (remaining > 0) {
+            const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
+                                                std::min<std::uint64_t>(remaining, 1U << 30), 0);
+            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+                copy_by_reading(in.get(), out.get(), target);
+                return;
+            }
+            if (n < 0) fail("cannot copy into", target, errno);
+            if (n == 0) break;
+            remaining -= static_cast<std::uint64_t>(n);
+        }
+    }
+
+    static void copy_by_reading(int in, int out, const fs::path& target) {
+        std::vector<char> buffer(1 << 20);
+        while (true) {
+            const ssize_t n = ::read(in, buffer.data(), buffer.size());
+            if (n < 0) fail("cannot read for", target, errno);
+            if (n == 0) return;
+            for (ssize_t done = 0; done < n;) {
+                const ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
+                if (w < 0) fail("cannot write", target, errno);
+                done += w;
+            }
+        }
+    }
+
+    upper_writer& writer_;
+    std::optional<identity> owner_;
+    std::optional<mode_t> chmod_;
+    std::map<std::pair<dev_t, ino_t>, fs::path> links_;
+};
+
+/// The entries below `dir` of a plain tree, parents first, names sorted.
+void walk_tree(const fs::path& root, const std::string& rel, std::vector<std::string>& out) {
+    std::vector<std::string> names;
+    for (const auto& child : fs::directory_iterator(rel.empty() ? root : root / rel))
+        names.push_back(child.path().filename().string());
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+        const std::string child = join_rel(rel, name);
+        out.push_back(child);
+        if (fs::is_directory(fs::symlink_status(root / child))) walk_tree(root, child, out);
+    }
+}
+
+struct archive_closer {
+    void operator()(struct archive* handle) const noexcept { archive_read_free(handle); }
+};
+using archive_handle = std::unique_ptr<struct archive, archive_closer>;
+
+archive_handle open_archive(const fs::path& path) {
+    archive_handle reader(archive_read_new());
+    archive_read_support_filter_all(reader.get());
+    archive_read_support_format_tar(reader.get());
+    archive_read_support_format_gnutar(reader.get());
+    if (archive_read_open_filename(reader.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
+        return nullptr;
+    }
+    return reader;
+}
+
+/// Whether ADD extracts `path`: a tar, plain or compressed, whose first header reads.
+bool is_archive(const fs::path& path) {
+    archive_handle reader = open_archive(path);
+    if (!reader) return false;
+    struct archive_entry* entry = nullptr;
+    return archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK;
+}
+
+/// Extracts the archive at `source` into the directory `dest_rel` of the container, keeping
+/// the owners, modes and mtimes the archive records.
+void extract_archive(const fs::path& source, const std::string& dest_rel, upper_writer& writer) {
+    archive_handle reader = open_archive(source);
+    if (!reader) throw error("cannot open the archive " + source.string());
+    writer.ensure_directory(dest_rel, 0755, {0, 0});
+    std::vector<std::pair<fs::path, std::time_t>> directory_times;
+    struct archive_entry* entry = nullptr;
+    while (true) {
+        const int status = archive_read_next_header(reader.get(), &entry);
+        if (status == ARCHIVE_EOF) break;
+        if (status < ARCHIVE_WARN) {
+            throw error("cannot read the archive " + source.string() + ": " +
+                        archive_error_string(reader.get()));
+        }
+        const char* raw = archive_entry_pathname(entry);
+        const std::string name = raw ? raw : "";
+        if (name.find("..") != std::string::npos) {
+            std::string check = "/" + name + "/";
+            if (check.find("/../") != std::string::npos) {
+                throw error("invalid archive entry " + name + " in " + source.filename().string() +
+                            ": its path leaves the destination");
+            }
+        }
+        const std::string clean = clean_inside_root(name);
+        if (clean.empty()) continue;
+        const std::string parent =
+            writer.view().resolve(join_rel(dest_rel, parent_rel(clean)), true);
+        const std::string rel = join_rel(parent, base_name(clean));
+        writer.ensure_directory(parent, 0755, {0, 0});
+        const auto type = archive_entry_filetype(entry);
+        const identity ids{static_cast<uid_t>(archive_entry_uid(entry)),
+                           static_cast<gid_t>(archive_entry_gid(entry))};
+        const mode_t mode = archive_entry_perm(entry) & 07777;
+        const fs::path target = writer.host(rel);
+        const std::time_t mtime = archive_entry_mtime(entry);
+        if (type == AE_IFDIR) {
+            writer.directory_with(rel, mode, ids);
+            directory_times.emplace_back(target, mtime);
+            continue;
+        }
+        writer.remove_entry(rel);
+        if (const char* hard = archive_entry_hardlink(entry)) {
+            const std::string link_clean = clean_inside_root(hard);
+            const fs::path existing = writer.host(join_rel(dest_rel, link_clean));
+            if (::link(existing.c_str(), target.c_str()) != 0) {
+                fail("cannot link " + std::string(hard) + " to", target, errno);
+            }
+            continue;
+        }
+        if (type == AE_IFREG) {
+            const unique_fd out(
+                ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            if (!out) fail("cannot create", target, errno);
+            const void* block = nullptr;
+            std::size_t size = 0;
+            la_int64_t offset = 0;
+            int read = ARCHIVE_OK;
+            while ((read = archive_read_data_block(reader.get(), &block, &size, &offset)) ==
+                   ARCHIVE_OK) {
+                if (::pwrite(out.get(), block, size, offset) != static_cast<ssize_t>(size)) {
+                    fail("cannot write", target, errno);
+                }
+            }
+            if (read != ARCHIVE_EOF) {
+                throw error("cannot read " + name + " from " + source.string() + ": " +
+                            archive_error_string(reader.get()));
+            }
+            if (::ftruncate(out.get(), archive_entry_size(entry)) != 0) {
+                fail("cannot size", target, errno);
+            }
+        } else if (type == AE_IFLNK) {
+            const char* link = archive_entry_symlink(entry);
+            if (::symlink(link ? link : "", target.c_str()) != 0) {
+                fail("cannot create the symlink", target, errno);
+            }
+        } else if (type == AE_IFIFO) {
+            if (::mkfifo(target.c_str(), 0600) != 0) fail("cannot create the FIFO", target, errno);
+        } else if (type == AE_IFCHR || type == AE_IFBLK) {
+            const dev_t device =
+                ::makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
+            if (::mknod(target.c_str(), type | 0600, device) != 0) {
+                fail("cannot create the device", target, errno);
+            }
+        } else {
+            continue;
+        }
+        if (::lchown(target.c_str(), ids.uid, ids.gid) != 0) fail("cannot chown", target, errno);
+        if (type != AE_IFLNK && ::chmod(target.c_str(), mode) != 0) {
+            fail("cannot chmod", target, errno);
+        }
+        set_times(target, mtime);
+    }
+    for (auto it = directory_times.rbegin(); it != directory_times.rend(); ++it)
+        set_times(it->first, it->second);
+}
+
+/// Docker's container-config comparison for the classic cache (image/cache/compare.go).
+std::string cache_difference(const config& a, const config& b) {
+    if (a.open_stdin || b.open_stdin) return "OpenStdin is set";
+    if (a.attach_stdout != b.attach_stdout || a.attach_stderr != b.attach_stderr) {
+        return "Attach settings differ";
+    }
+    if (a.user != b.user) return "User differs (" + b.user + ")";
+    if (a.tty != b.tty) return "Tty differs";
+    if (a.cmd.value_or(std::vector<std::string>{}) != b.cmd.value_or(std::vector<std::string>{})) {
+        return "the command differs";
+    }
+    if (a.env.value_or(std::vector<std::string>{}) != b.env.value_or(std::vector<std::string>{})) {
+        return "Env differs";
+    }
+    if (a.labels.value_or(std::map<std::string, std::string>{}) !=
+        b.labels.value_or(std::map<std::string, std::string>{})) {
+        return "Labels differ";
+    }
+    if (a.exposed_ports.value_or(std::set<std::string>{}) !=
+        b.exposed_ports.value_or(std::set<std::string>{})) {
+        return "ExposedPorts differ";
+    }
+    if (a.entrypoint.value_or(std::vector<std::string>{}) !=
+        b.entrypoint.value_or(std::vector<std::string>{})) {
+        return "Entrypoint differs";
+    }
+    if (a.volumes.value_or(std::set<std::string>{}) !=
+        b.volumes.value_or(std::set<std::string>{})) {
+        return "Volumes differ";
+    }
+    return {};
+}
+
+const digest& empty_tar_digest() {
+    static const digest value = digest::sha256_of(std::string(1024, '\0'));
+    return value;
+}
+
+std::string short_id(const digest& id) {
+    return std::string(id.hex().substr(0, 12));
+}
+
+}  // namespace
+
+struct local_backend::state {
+    state(store& s, local_backend_options o)
+        : images(s), options(std::move(o)), build_dir(s.make_temp_dir("build-")) {}
+
+    store& images;
+    local_backend_options options;
+    fs::path build_dir;
+    std::map<std::string, container_record> containers;
+    /// Layer directories (bottom first) of the images this build made.
+    std::map<std::string, std::vector<fs::path>> image_layers;
+    std::map<std::string, layer_record> new_layers;
+    std::string last_committed;
+    unsigned long counter = 0;
+
+    container_record& get(const std::string& id) {
+        const auto found = containers.find(id);
+        if (found == containers.end()) throw error("no such build container: " + id);
+        return found->second;
+    }
+
+    std::vector<fs::path> layers_of(const std::optional<digest>& image) {
+        if (!image) return {};
+        if (const auto found = image_layers.find(image->str()); found != image_layers.end()) {
+            return found->second;
+        }
+        const image_record record = images.get(*image);
+        if (record.diff_ids.empty()) return {};
+        std::vector<fs::path> layers{images.unpack(*image)};
+        image_layers.emplace(image->str(), layers);
+        return layers;
+    }
+};
+
+local_backend::local_backend(store& images, local_backend_options options)
+    : state_(std::make_unique<state>(images, std::move(options))) {}
+
+local_backend::~local_backend() {
+    state_->containers.clear();
+    std::error_code ignored;
+    fs::remove_all(state_->build_dir, ignored);
+}
+
+std::optional<base_image> local_backend::lookup_image(const std::string& reference) {
+    std::optional<image_record> record;
+    try {
+        record = state_->images.find(reference);
+    } catch (const invalid_value_error&) {
+        return std::nullopt;
+    }
+    if (!record) return std::nullopt;
+    return base_image{record->id, state_->images.config(record->id)};
+}
+
+std::optional<std::string> local_backend::source_hash(const copy_source& source) {
+    if (!source.image_id) return std::nullopt;
+    const std::vector<fs::path> layers = state_->layers_of(source.image_id);
+    const fs::path root = layers.empty() ? fs::path() : state_->images.unpack(*source.image_id);
+    std::vector<copy_source_info> infos;
+    const rootfs_view view(layers.empty() ? std::vector<fs::path>{} : std::vector{root});
+    for (const std::string& path : source.paths) {
+        const std::string rel = view.resolve(clean_inside_root(path), true);
+        if (root.empty() || !view.lookup(rel)) {
+            throw error("COPY failed: stat " + fs::path("/" + clean_inside_root(path)).string() +
+                        ": file does not exist");
+        }
+        infos.push_back(tree_source_info(root, rel));
+    }
+    return combined_source_hash(infos);
+}
+
+std::string local_backend::create_container(const std::optional<digest>& parent,
+                                            const config& settings) {
+    std::string id;
+    if (state_->options.reproducible) {
+        std::string seed = "dockwright container " + std::to_string(++state_->counter);
+        if (parent) seed += " " + parent->str();
+        for (const std::string& word : settings.cmd.value_or(std::vector<std::string>{}))
+            seed += " " + word;
+        id = std::string(digest::sha256_of(seed).hex());
+    } else {
+        id = random_hex();
+    }
+    container_record record;
+    record.parent = parent;
+    record.lowers = state_->layers_of(parent);
+    record.dir = state_->build_dir / id.substr(0, 16);
+    fs::create_directories(record.upper());
+    fs::create_directories(record.dir / "work");
+    state_->containers.emplace(id, std::move(record));
+    return id;
+}
+
+run_outcome local_backend::run(const std::string& container_id, const run_spec& spec,
+                               const build_event_sink& sink) {
+    container_record& record = state_->get(container_id);
+    exec::run_spec plan;
+    plan.lower_dirs = record.lowers;
+    if (plan.lower_dirs.empty()) {
+        const fs::path empty = record.dir / "empty";
+        fs::create_directories(empty);
+        plan.lower_dirs.push_back(empty);
+    }
+    plan.upper_dir = record.upper();
+    plan.work_dir = record.dir / "work";
+    plan.argv = spec.argv;
+    plan.env = spec.env;
+    plan.user = spec.user;
+    plan.working_dir = spec.working_dir.empty() ? "/" : spec.working_dir;
+    plan.hostname = container_id.substr(0, 12);
+    plan.network = state_->options.network;
+    plan.limits = state_->options.limits;
+    const fs::path state_dir = state_->options.exec_state_dir.empty()
+                                   ? exec::default_state_dir()
+                                   : state_->options.exec_state_dir;
+    record.executor = std::make_unique<exec::container>(plan, state_dir);
+    const exec::run_result result = record.executor->run(
+        [&](exec::output_stream stream, std::string_view line) {
+            build_event e;
+            e.kind = build_event_kind::output;
+            e.container_id = container_id;
+            e.text = std::string(line);
+            e.is_stderr = stream != exec::output_stream::out;
+            emit(sink, e);
+        },
+        state_->options.cancel);
+    record.full_copy = result.rootfs == exec::rootfs_kind::copy;
+    if (result.cancelled) throw error("the build was cancelled during RUN " + plan.argv.back());
+    if (result.succeeded() && !record.full_copy) {
+        // The classic builder mounts a fresh volume on every VOLUME path, so writes there are
+        // lost and only the mount points remain in the layer.
+        upper_writer writer(record);
+        for (const std::string& volume : spec.volumes) {
+            const std::string rel = writer.view().resolve(clean_inside_root(volume), true);
+            if (rel.empty()) continue;
+            writer.remove_entry(rel);
+            writer.ensure_directory(rel, 0755, {0, 0});
+        }
+    }
+    return {result.exit_code, true};
+}
+
+void local_backend::copy(const std::string& container_id, const copy_spec& spec) {
+    container_record& record = state_->get(container_id);
+    upper_writer writer(record);
+    std::optional<identity> owner = identity{0, 0};
+    if (!spec.chown.empty()) {
+        owner = parse_chown(spec.chown, writer.view());
+    } else if (spec.source.image_id) {
+        owner.reset();  // COPY --from keeps the owners the files have in the image
+    }
+    const std::optional<mode_t> chmod = parse_chmod(spec.chmod);
+    entry_copier copier(writer, owner, chmod);
+    const identity new_dirs = owner.value_or(identity{0, 0});
+
+    // Each source as (host root, resolved path, name as given, directory?).
+    struct source_item {
+        fs::path root;
+        std::string path;
+        std::string name;
+        bool directory = false;
+    };
+    std::vector<source_item> items;
+    std::vector<std::string> from_image_entries;
+    fs::path image_root;
+    if (spec.context) {
+        for (const copy_source_info& info : spec.context_sources) {
+            items.push_back({spec.context->root(), info.path == "." ? "" : info.path, info.name,
+                             info.directory});
+        }
+    } else if (spec.source.image_id) {
+        if (!state_->layers_of(spec.source.image_id).empty()) {
+            image_root = state_->images.unpack(*spec.source.image_id);
+        }
+        const rootfs_view image_view(image_root.empty() ? std::vector<fs::path>{}
+                                                        : std::vector{image_root});
+        for (const std::string& path : spec.source.paths) {
+            const std::string clean = clean_inside_root(path);
+            if (contains_wildcards(clean)) {
+                std::vector<std::string> all;
+                if (!image_root.empty()) walk_tree(image_root, "", all);
+                for (const std::string& candidate : all) {
+                    if (!go_path_match(clean, candidate)) continue;
+                    items.push_back({image_root, candidate, candidate,
+                                     image_view.lookup(candidate) &&
+                                         S_ISDIR(image_view.lookup(candidate)->info.st_mode)});
+                }
+                continue;
+            }
+            const std::string rel = image_view.resolve(clean, true);
+            const std::optional<view_entry> found = image_view.lookup(rel);
+            if (!found) {
+                throw error("COPY failed: stat " + ("/" + clean) + ": file does not exist");
+            }
+            items.push_back({image_root, rel, clean, S_ISDIR(found->info.st_mode)});
+        }
+        if (items.empty()) throw error("COPY failed: no source files were specified");
+    }
+
+    const std::string& dest_text = spec.destination;
+    const bool dest_slash = !dest_text.empty() && dest_text.back() == '/';
+    for (const source_item& item : items) {
+        const std::string dest_rel = writer.view().resolve(clean_inside_root(dest_text), true);
+        const fs::path source_host = item.path.empty() ? item.root : item.root / item.path;
+        if (item.directory) {
+            const bool existed = writer.is_directory(dest_rel);
+            writer.ensure_directory(dest_rel, 0755, {0, 0});
+            if (!existed && !dest_rel.empty()) {
+                if (::lchown(writer.host(dest_rel).c_str(), new_dirs.uid, new_dirs.gid) != 0) {
+                    fail("cannot chown", writer.host(dest_rel), errno);
+                }
+            }
+            std::vector<std::string> entries;
+            if (spec.context) {
+                entries = spec.context->entries_below(item.path);
+            } else {
+                walk_tree(source_host, "", entries);
+                for (std::string& e : entries)
+                    e = join_rel(item.path, e);
+            }
+            std::vector<std::pair<fs::path, struct stat>> directories;
+            const std::size_t strip = item.path.empty() ? 0 : item.path.size() + 1;
+            for (const std::string& entry : entries) {
+                const fs::path host = item.root / entry;
+                struct stat info {};
+                if (::lstat(host.c_str(), &info) != 0) fail("cannot stat", host, errno);
+                const std::string target = join_rel(dest_rel, entry.substr(strip));
+                if (S_ISDIR(info.st_mode)) {
+                    const identity ids = owner.value_or(identity{info.st_uid, info.st_gid});
+                    writer.directory_with(target, chmod.value_or(info.st_mode & 07777), ids);
+                    directories.emplace_back(writer.host(target), info);
+                } else {
+                    writer.ensure_directory(parent_rel(target), 0755, {0, 0});
+                    copier.copy(host, info, target);
+                }
+            }
+            for (auto it = directories.rbegin(); it != directories.rend(); ++it)
+                set_times(it->first, it->second);
+            continue;
+        }
+        struct stat info {};
+        if (::stat(source_host.c_str(), &info) != 0) fail("cannot stat", source_host, errno);
+        if (spec.extract_archives && S_ISREG(info.st_mode) && is_archive(source_host)) {
+            extract_archive(source_host, dest_rel, writer);
+            continue;
+        }
+        std::string target = dest_rel;
+        if (dest_slash || writer.is_directory(dest_rel)) {
+            target = join_rel(dest_rel, base_name(item.name));
+        }
+        writer.ensure_directory(parent_rel(target), 0755, new_dirs);
+        if (::lstat(source_host.c_str(), &info) != 0) fail("cannot stat", source_host, errno);
+        if (S_ISLNK(info.st_mode)) {
+            // A symlink named as the source is followed: its target's content is copied.
+            if (::stat(source_host.c_str(), &info) != 0) fail("cannot stat", source_host, errno);
+        }
+        copier.copy(source_host, info, target);
+    }
+}
+
+void local_backend::make_directory(const std::string& container_id, const std::string& path) {
+    container_record& record = state_->get(container_id);
+    upper_writer writer(record);
+    const std::string rel = writer.view().resolve(clean_inside_root(path), true);
+    const std::optional<view_entry> existing = writer.view().lookup(rel);
+    if (existing && !S_ISDIR(existing->info.st_mode)) {
+        throw error("Cannot mkdir: " + path + " is not a directory");
+    }
+    if (!existing) writer.ensure_directory(rel, 0755, {0, 0});
+}
+
+layer_outcome local_backend::commit_layer(const std::string& container_id) {
+    container_record& record = state_->get(container_id);
+    const auto lock = state_->images.lock_for_writing();
+    blob_writer blob(state_->images);
+    layer::write_options options;
+    options.xattrs = layer::xattr_selection::capability_only;
+    const layer::layer_info info = record.executor
+                                       ? record.executor->write_layer(blob, options)
+                                       : layer::write_overlay_layer(record.upper(), blob, options);
+    // Docker's image commit treats a diff without entries (the 1024-byte empty tar) as no
+    // layer at all: nothing is appended to rootfs and the history says empty_layer.
+    if (info.diff_id == empty_tar_digest()) {
+        state_->last_committed = container_id;
+        return {layer_outcome::state::empty, std::nullopt, std::nullopt};
+    }
+    blob.commit(info.diff_id);
+    record.layer = layer_record{info.diff_id, info.tar_size, std::nullopt, 0};
+    state_->new_layers.insert_or_assign(info.diff_id.str(), *record.layer);
+    state_->last_committed = container_id;
+    return {layer_outcome::state::layer, info.diff_id, static_cast<std::int64_t>(info.tar_size)};
+}
+
+void local_backend::remove_container(const std::string& container_id) {
+    const auto found = state_->containers.find(container_id);
+    if (found == state_->containers.end()) return;
+    const bool keep_dirs = found->second.layer.has_value();
+    found->second.executor.reset();
+    if (!keep_dirs) {
+        std::error_code ignored;
+        fs::remove_all(found->second.dir, ignored);
+    } else {
+        std::error_code ignored;
+        fs::remove_all(found->second.dir / "work", ignored);
+    }
+    if (state_->last_committed != container_id) state_->containers.erase(found);
+}
+
+digest local_backend::store_image(const image& value) {
+    image_commit request;
+    request.config = to_json(value);
+    if (!value.config || value.config->image.empty()) {
+        request.parent.reset();
+    } else {
+        request.parent = digest::parse(value.config->image);
+    }
+    if (value.rootfs) {
+        for (const digest& diff_id : value.rootfs->diff_ids) {
+            const auto fresh = state_->new_layers.find(diff_id.str());
+            request.layers.push_back(
+                fresh != state_->new_layers.end() ? fresh->second : state_->images.layer(diff_id));
+        }
+    }
+    const auto lock = state_->images.lock_for_writing();
+    const digest id = state_->images.commit_image(request).id;
+    std::vector<fs::path> layers;
+    if (!state_->last_committed.empty()) {
+        container_record& record = state_->get(state_->last_committed);
+        layers = record.layer || record.full_copy ? record.layers() : record.lowers;
+        std::error_code ignored;
+        fs::remove_all(record.dir / "work", ignored);
+        state_->containers.erase(state_->last_committed);
+        state_->last_committed.clear();
+    } else {
+        layers = state_->layers_of(request.parent);
+    }
+    state_->image_layers.insert_or_assign(id.str(), std::move(layers));
+    return id;
+}
+
+void local_backend::tag(const digest& id, const std::string& name) {
+    state_->images.tag(id, reference::parse_tagged(name));
+}
+
+cache_probe local_backend::probe_cache(const std::optional<digest>& parent,
+                                       const config& container_config) {
+    std::vector<digest> candidates;
+    if (parent) {
+        candidates = state_->images.children(*parent);
+    } else {
+        for (const image_record& record : state_->images.images()) {
+            if (!record.parent) candidates.push_back(record.id);
+        }
+    }
+    if (candidates.empty()) {
+        return {std::nullopt, parent ? "no image built from " + short_id(*parent) + " yet"
+                                     : "no image built from scratch yet"};
+    }
+    std::optional<base_image> best;
+    std::string reason;
+    for (const digest& candidate : candidates) {
+        image found = state_->images.config(candidate);
+        const std::string difference = cache_difference(found.container_config, container_config);
+        if (!difference.empty()) {
+            if (reason.empty()) reason = "cached image " + short_id(candidate) + ": " + difference;
+            continue;
+        }
+        if (!best || best->config.created.str() < found.created.str()) {
+            best = base_image{candidate, std::move(found)};
+        }
+    }
+    if (best) return {std::move(best), "same parent and same container_config"};
+    return {std::nullopt, reason};
+}
+
+}  // namespace dockwright
