@@ -752,6 +752,24 @@ TEST_CASE("compressed stream that is not a tar", "[context]") {
     CHECK(is_empty_dir(dir.work()));
 }
 
+TEST_CASE("hostile tar swapping a directory for a link", "[context][hostile]") {
+    scratch_dir dir;
+    fs::create_directories(dir / "outside");
+    fs::permissions(dir / "outside", fs::perms(0700));
+    python_tar(dir / "evil.tar",
+               "add('Dockerfile', b'FROM scratch\\n')\n"
+               "info = tarfile.TarInfo('d')\ninfo.type = tarfile.DIRTYPE\ninfo.mode = 0o777\n"
+               "t.addfile(info)\n"
+               "special('d', tarfile.SYMTYPE, '" +
+                   (dir / "outside").string() + "')");
+    const stdin_file input(dir / "evil.tar");
+    auto request = request_for("-", dir);
+    request.stdin_fd = input.fd();
+    const prepared_context context = prepare_context(request);
+    CHECK(fs::is_symlink(context.directory() / "d"));
+    CHECK((fs::status(dir / "outside").permissions() & fs::perms::all) == fs::perms(0700));
+}
+
 TEST_CASE("truncated archive leaves nothing behind", "[context][hostile]") {
     scratch_dir dir;
     python_tar(dir / "full.tar",

@@ -165,16 +165,26 @@ class extractor {
     /// Makes room for a new entry: an existing directory stays when the entry is a directory
     /// too, anything else that exists is removed, as tar replaces earlier members.
     void clear_place(int parent, const std::vector<std::string>& parts, bool directory,
-                     const std::string& entry) const {
+                     const std::string& entry) {
         const std::string& base = parts.back();
         struct stat info {};
         if (::fstatat(parent, base.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) return;
         if (S_ISDIR(info.st_mode)) {
             if (directory) return;
             remove_tree_quietly(dest_ / join(parts, parts.size()));
+            forget_directories(parts);
         } else if (::unlinkat(parent, base.c_str(), 0) != 0) {
             fail(entry, "cannot replace the earlier entry: " + errno_text(errno));
         }
+    }
+
+    /// Drops the pending mode and time of the directory `parts` and of everything below it,
+    /// after a later entry replaced it.
+    void forget_directories(const std::vector<std::string>& parts) {
+        std::erase_if(directories_, [&](const directory_times& item) {
+            return item.parts.size() >= parts.size() &&
+                   std::equal(parts.begin(), parts.end(), item.parts.begin());
+        });
     }
 
     void write_file(archive* reader, int parent, const std::string& base, std::int64_t size,
@@ -343,9 +353,12 @@ void extractor::finish_directories() const {
         unique_fd parent = open_directory(item->parts, item->parts.size() - 1, false, entry);
         if (!parent) fail(entry, "the directory was removed by a later entry");
         const timespec times[2] = {item->mtime, item->mtime};
-        const std::string& base = item->parts.back();
-        if (::fchmodat(parent.get(), base.c_str(), item->mode, 0) != 0 ||
-            ::utimensat(parent.get(), base.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+        // Through a descriptor opened without following links, so that a symbolic link that
+        // replaced the directory cannot redirect the chmod.
+        unique_fd directory(::openat(parent.get(), item->parts.back().c_str(),
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!directory || ::fchmod(directory.get(), item->mode) != 0 ||
+            ::futimens(directory.get(), times) != 0) {
             fail(entry, "cannot set the directory's mode and time: " + errno_text(errno));
         }
     }
