@@ -6,10 +6,9 @@
 #include <csignal>
 #include <cstring>
 #include <dockwright/build/build_error.hpp>
-#include <dockwright/build/builder.hpp>
+#include <dockwright/build/build_image.hpp>
 #include <dockwright/build/context_source.hpp>
 #include <dockwright/build/local_backend.hpp>
-#include <dockwright/dockerfile/parser.hpp>
 #include <dockwright/exec/cancel_token.hpp>
 #include <dockwright/exec/container.hpp>
 #include <dockwright/store/archive.hpp>
@@ -312,19 +311,15 @@ int run_build(const build_settings& settings) {
                                                         : render_style::classic,
                             settings.explain_cache);
     renderer.context_size(context_upload_size(context.directory()));
-    local_backend backend(images, backend_options);
-    builder<local_backend> run(backend, options, [&](const build_event& e) { renderer.on(e); });
-    build_result result;
+    build_request build;
+    build.dockerfile_text = context.dockerfile_text();
+    build.options = options;
+    build.backend = backend_options;
+    build.tags = tags;
+    build.on_parser_warnings = [&](const std::string& text) { renderer.parser_warnings(text); };
+    std::optional<build_outcome> outcome;
     try {
-        parse_options parse;
-        parse.file = options.dockerfile_name;
-        parse.dialect = options.dialect();
-        const dockerfile_ast ast = parse_dockerfile(context.dockerfile_text(), parse);
-        renderer.parser_warnings(classic_warning_text(ast));
-        instruction_options check;
-        check.file = options.dockerfile_name;
-        check.dialect = options.dialect();
-        result = run.build(check_instructions(ast, check));
+        outcome = build_image(images, build, [&](const build_event& e) { renderer.on(e); });
     } catch (const std::exception& e) {
         active_cancel = nullptr;
         renderer.failed(classic_error_text(e));
@@ -332,12 +327,7 @@ int run_build(const build_settings& settings) {
         return step ? step->exit_code() : 1;
     }
     active_cancel = nullptr;
-    const stage_result& target = result.target();
-    // A FROM scratch stage with nothing in it still names an image: store its config.
-    const digest id = target.image_id ? *target.image_id : backend.store_image(target.config);
-    for (const reference& tag : tags) {
-        images.tag(id, tag);
-    }
+    const digest& id = outcome->id;
     write_outputs(images, id, outputs);
     if (!settings.iidfile.empty()) {
         std::ofstream out(settings.iidfile, std::ios::binary | std::ios::trunc);

@@ -1,0 +1,39 @@
+// Building a Dockerfile into the store: parse, check, run every step on the local backend,
+// tag the result. The one entry point the CLI and the Python bindings share.
+#pragma once
+
+#include <dockwright/build/build_options.hpp>
+#include <dockwright/build/build_result.hpp>
+#include <dockwright/build/local_backend.hpp>
+#include <dockwright/store/reference.hpp>
+#include <dockwright/store/store.hpp>
+#include <string>
+#include <vector>
+
+namespace dockwright {
+
+/// Everything one build needs besides the store.
+struct build_request {
+    std::string dockerfile_text;
+    build_options options;
+    local_backend_options backend;
+    /// References pointed at the target image once the build succeeded.
+    std::vector<reference> tags;
+    /// Called with the parser's warnings, formatted as Docker prints them, before step 1.
+    std::function<void(const std::string&)> on_parser_warnings;
+};
+
+/// What a successful build made.
+struct build_outcome {
+    digest id;  ///< The target stage's image.
+    build_result result;
+};
+
+/// Builds `request` into `images` and tags the target image. Events go to `sink` as they
+/// happen. Throws parse_error, instruction_error, expansion_error and build_step_error
+/// (classic_error_text() gives the line docker build ends with); nothing is tagged then, and
+/// the images of the steps that succeeded stay in the store as the build cache.
+build_outcome build_image(store& images, const build_request& request,
+                          const build_event_sink& sink = {});
+
+}  // namespace dockwright

@@ -1,0 +1,36 @@
+// build_image(): the local build from Dockerfile text to a tagged image.
+#include <dockwright/build/build_image.hpp>
+#include <dockwright/build/builder.hpp>
+#include <dockwright/dockerfile/parser.hpp>
+
+namespace dockwright {
+
+build_outcome build_image(store& images, const build_request& request,
+                          const build_event_sink& sink) {
+    const build_options& options = request.options;
+    parse_options parse;
+    parse.file = options.dockerfile_name;
+    parse.dialect = options.dialect();
+    const dockerfile_ast ast = parse_dockerfile(request.dockerfile_text, parse);
+    if (request.on_parser_warnings) {
+        if (std::string text = classic_warning_text(ast); !text.empty()) {
+            request.on_parser_warnings(text);
+        }
+    }
+    instruction_options check;
+    check.file = options.dockerfile_name;
+    check.dialect = options.dialect();
+    dockerfile file = check_instructions(ast, check);
+
+    local_backend backend(images, request.backend);
+    builder<local_backend> run(backend, options, sink);
+    build_outcome outcome{digest::sha256_of(""), run.build(std::move(file))};
+    const stage_result& target = outcome.result.target();
+    // A FROM scratch stage without steps still names an image: its config is stored.
+    outcome.id = target.image_id ? *target.image_id : backend.store_image(target.config);
+    for (const reference& tag : request.tags)
+        images.tag(outcome.id, tag);
+    return outcome;
+}
+
+}  // namespace dockwright
