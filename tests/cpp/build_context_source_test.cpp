@@ -466,6 +466,19 @@ TEST_CASE("unreadable file excluded by .dockerignore", "[context]") {
     CHECK(docker_error_as_nobody(request_for(fs::canonical(dir / "ctx").string(), dir)).empty());
 }
 
+TEST_CASE(".dockerignore linked outside is not read", "[context]") {
+    scratch_dir dir;
+    write_file(dir / "host-ignore", "secret\n");
+    write_file(dir / "ctx/Dockerfile", "FROM scratch\n");
+    write_file(dir / "ctx/secret", "hidden");
+    fs::permissions(dir / "ctx/secret", fs::perms::owner_write);
+    fs::create_symlink(dir / "host-ignore", dir / "ctx/.dockerignore");
+    const fs::path root = fs::canonical(dir / "ctx");
+    CHECK(docker_error_as_nobody(request_for(root.string(), dir)) ==
+          "error checking context: 'no permission to read from '" + (root / "secret").string() +
+              "''.");
+}
+
 // ---- stdin ----
 
 TEST_CASE("stdin for both context and Dockerfile", "[context]") {

@@ -295,16 +295,38 @@ void validate_context_directory(const fs::path& root, const dockerignore& ignore
     }
 }
 
+long openat2_syscall(int dirfd, const char* path, open_how* how) {
+    return ::syscall(SYS_openat2, dirfd, path, how, sizeof(open_how));
+}
+
+/// Reads the context's .dockerignore. A symbolic link is resolved inside the context, so a
+/// cloned repository cannot make dockwright read a file of the host.
 dockerignore read_context_dockerignore(const fs::path& context) {
     const fs::path file = context / ".dockerignore";
-    std::error_code code;
-    if (!fs::exists(file, code)) return {};
-    try {
-        return dockerignore::from_file(file);
-    } catch (const std::system_error& failure) {
-        throw context_error(file.string(),
-                            "open " + file.string() + ": " + errno_text(failure.code().value()),
+    unique_fd root(::open(context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    unique_fd fd(root ? static_cast<int>(openat2_syscall(root.get(), ".dockerignore", &how)) : -1);
+    if (!fd) {
+        if (errno == ENOENT) return {};
+        throw context_error(file.string(), "open " + file.string() + ": " + errno_text(errno),
                             "make .dockerignore readable");
+    }
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t count = ::read(fd.get(), buffer, sizeof buffer);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) {
+            throw context_error(file.string(), "read " + file.string() + ": " + errno_text(errno),
+                                "make .dockerignore a readable file");
+        }
+        if (count == 0) break;
+        text.append(buffer, static_cast<std::size_t>(count));
+    }
+    try {
+        return dockerignore::parse(text);
     } catch (const invalid_value_error& failure) {
         throw context_error(file.string(),
                             std::string("error checking context: '") + failure.what() + "'.",
@@ -373,10 +395,6 @@ prepared_context from_git(const context_request& request) {
     // The context owns the tree from here on.
     static_cast<void>(tree.release());
     return prepared;
-}
-
-long openat2_syscall(int dirfd, const char* path, open_how* how) {
-    return ::syscall(SYS_openat2, dirfd, path, how, sizeof(open_how));
 }
 
 /// Reads the Dockerfile out of an unpacked archive as the classic builder does: the path is
