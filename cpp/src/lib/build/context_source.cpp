@@ -503,6 +503,8 @@ prepared_context from_url(const context_request& request) {
     detail::temp_tree tree(request.work_dir, "context-url-");
     const fs::path download = tree.path() / "download";
     const fs::path context = tree.path() / "context";
+    // NOTE: the response is saved whole before it is unpacked, so an archive briefly needs
+    // room for both its compressed and its unpacked form.
     detail::download_context(request.location, download, request.progress);
     if (::mkdir(context.c_str(), 0700) != 0) {
         throw context_error(context.string(),
