@@ -1,7 +1,9 @@
 // Build contexts: local directories, stdin, git and http(s) URLs, and hostile archives.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +152,48 @@ std::string docker_error_as_nobody(const context_request& request) {
             } catch (const std::exception& failure) {
                 message = std::string("other exception: ") + failure.what();
             }
+        }
+        const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
+        ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
+    }
+
+    ::close(pipe_fds[1]);
+    std::string message;
+    char buffer[4096];
+    ssize_t count = 0;
+    while ((count = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0)
+        message.append(buffer, count);
+    ::close(pipe_fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    return message;
+}
+
+/// Runs prepare_context() in a child process whose private mount namespace has a 1 MiB tmpfs
+/// on the work directory. Returns the Docker message followed by `|empty` when the work
+/// directory was empty afterwards, or the reason the namespace could not be made.
+std::string docker_error_on_small_disk(const context_request& request) {
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+
+    if (pid == 0) {
+        ::close(pipe_fds[0]);
+        std::string message;
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount("tmpfs", request.work_dir.c_str(), "tmpfs", 0, "size=1m") != 0) {
+            message = "skip: cannot mount a tmpfs";
+        } else {
+            try {
+                const prepared_context context = prepare_context(request);
+            } catch (const context_error& failure) {
+                message = failure.docker_message();
+            }
+            if (fs::is_empty(request.work_dir)) message += "|empty";
         }
         const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
         ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
@@ -781,6 +825,35 @@ TEST_CASE("hostile tar swapping a directory for a link", "[context][hostile]") {
     const prepared_context context = prepare_context(request);
     CHECK(fs::is_symlink(context.directory() / "d"));
     CHECK((fs::status(dir / "outside").permissions() & fs::perms::all) == fs::perms(0700));
+}
+
+TEST_CASE("archive larger than the disk", "[context][hostile]") {
+    scratch_dir dir;
+    python_tar(dir / "bomb.tar.gz",
+               "add('Dockerfile', b'FROM scratch\\n')\nadd('zeros', bytes(4 << 20))", "w:gz");
+    REQUIRE(fs::file_size(dir / "bomb.tar.gz") < 64 * 1024);
+    const stdin_file input(dir / "bomb.tar.gz");
+    auto request = request_for("-", dir);
+    request.stdin_fd = input.fd();
+    const std::string result = docker_error_on_small_disk(request);
+    if (result.starts_with("skip: ")) {
+        WARN("skipped: mounting a tmpfs needs root in a mount namespace");
+        return;
+    }
+    CHECK(result.starts_with(unpack_prefix +
+                             "entry \"zeros\": the file needs 4194304 bytes but only "));
+    CHECK(result.ends_with(" are free in the work directory|empty"));
+
+    // Files that each fit but together do not: the write that runs out of space fails.
+    python_tar(dir / "many.tar.gz",
+               "add('Dockerfile', b'FROM scratch\\n')\n"
+               "for i in range(4):\n    add('part%d' % i, bytes(600 << 10))",
+               "w:gz");
+    const stdin_file many(dir / "many.tar.gz");
+    request.stdin_fd = many.fd();
+    const std::string second = docker_error_on_small_disk(request);
+    CHECK(second.starts_with(unpack_prefix + "entry \"part1\": "));
+    CHECK(second.ends_with("|empty"));
 }
 
 TEST_CASE("truncated archive leaves nothing behind", "[context][hostile]") {
