@@ -4,6 +4,7 @@
 #include <concepts>
 #include <dockwright/build/build_event.hpp>
 #include <dockwright/build/context_hash.hpp>
+#include <dockwright/build/run_mount.hpp>
 #include <dockwright/core/digest.hpp>
 #include <dockwright/image/image.hpp>
 #include <optional>
@@ -27,6 +28,10 @@ struct run_spec {
     /// The config's VOLUME paths: what the command writes below them is discarded, as the
     /// classic builder mounts a fresh volume there.
     std::vector<std::string> volumes;
+    /// `RUN --mount`s with absolute targets, and the image a `from=` names.
+    std::vector<std::pair<run_mount, std::optional<digest>>> mounts;
+    /// `RUN --network`: none, host or default; empty for the build's setting.
+    std::string network;
 };
 
 /// The result of running a command.

@@ -170,7 +170,7 @@ class builder {
         const std::string keyword(keyword_of(inst));
         const word_expander words(lexer_, state.expansion_env(), where(inst), keyword);
         if constexpr (std::is_same_v<Inst, run_instruction>) {
-            run_step(state, inst, out);
+            run_step(state, inst, words, out);
         } else if constexpr (std::is_same_v<Inst, copy_instruction> ||
                              std::is_same_v<Inst, add_instruction>) {
             copy_step(state, inst, words, out);
@@ -261,7 +261,8 @@ class builder {
         (void)out;
     }
 
-    void run_step(stage_state& state, const run_instruction& inst, stage_result& out) {
+    void run_step(stage_state& state, const run_instruction& inst, const word_expander& words,
+                  stage_result& out) {
         if (options_.classic && !inst.mounts.empty()) {
             throw build_step_error(where(inst), "RUN", "Unknown flag: mount", "mount",
                                    "dockerfile parse error line " +
@@ -284,7 +285,34 @@ class builder {
         const std::string id = backend_.create_container(state.image_id, container);
         emit(sink_,
              event(build_event_kind::container, [&](build_event& e) { e.container_id = id; }));
-        run_spec spec{argv, env, state.run_config.user, state.run_config.working_dir, {}};
+        run_spec spec{argv, env, state.run_config.user, state.run_config.working_dir, {}, {}, {}};
+        for (const std::string& text : inst.mounts) {
+            run_mount mount;
+            try {
+                mount = parse_run_mount(words.word(text));
+            } catch (const invalid_value_error& e) {
+                backend_.remove_container(id);
+                step_failure(inst, "RUN", e.what());
+            }
+            mount.target = resolve_copy_destination(state.run_config.working_dir, mount.target);
+            std::optional<digest> from;
+            if (!mount.from.empty()) from = image_for_copy(mount.from, inst, "RUN");
+            spec.mounts.emplace_back(std::move(mount), from);
+        }
+        if (!inst.network.empty() && inst.network != "none" && inst.network != "host" &&
+            inst.network != "default") {
+            backend_.remove_container(id);
+            step_failure(
+                inst, "RUN",
+                "unsupported network mode \"" + inst.network + "\" (use default, none or host)");
+        }
+        if (!inst.security.empty() && inst.security != "sandbox") {
+            backend_.remove_container(id);
+            step_failure(inst, "RUN",
+                         "--security=" + inst.security +
+                             " is not allowed: dockwright runs every step sandboxed");
+        }
+        spec.network = inst.network;
         if (state.run_config.volumes) {
             spec.volumes.assign(state.run_config.volumes->begin(), state.run_config.volumes->end());
         }

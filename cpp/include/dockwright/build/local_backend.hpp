@@ -35,7 +35,9 @@ struct local_backend_options {
     /// executor still removes their processes; only their directories stay, under the
     /// store's tmp/, until `dockwright prune`.
     bool keep_failed = false;
-    /// Secrets every RUN sees at /run/secrets/<id>; they stay out of layers and history.
+    /// The build context, where `RUN --mount=type=bind` without `from=` takes its source.
+    std::filesystem::path context;
+    /// Secrets `RUN --mount=type=secret` can mount; they stay out of layers and history.
     std::vector<build_secret> secrets;
 };
 

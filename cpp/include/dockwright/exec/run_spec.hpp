@@ -67,6 +67,20 @@ struct resource_limits {
     }
 };
 
+/// A mount added to the container for one RUN (`RUN --mount`), on top of the root.
+struct extra_mount {
+    enum class kind { bind, tmpfs };
+    kind type = kind::bind;
+    /// The host file or directory of a bind mount.
+    std::filesystem::path source;
+    /// Absolute path inside the container; created (as a directory, or an empty file when
+    /// the source is a file) when missing.
+    std::string target;
+    bool readonly = true;
+    /// tmpfs options, such as `size=65536k`.
+    std::string options;
+};
+
 /// Everything one RUN needs.
 struct run_spec {
     /// Unpacked parent layers, bottom first, as overlayfs lower directories: a whiteout is a
@@ -91,6 +105,8 @@ struct run_spec {
     network_mode network = network_mode::none;
     rootfs_mode rootfs = rootfs_mode::automatic;
     resource_limits limits;
+    /// Bind and tmpfs mounts for this run only; nothing below them reaches the layer.
+    std::vector<extra_mount> mounts;
     /// Kills the container when it runs longer; zero is no timeout.
     std::chrono::milliseconds timeout{0};
 };

@@ -22,7 +22,9 @@ build_outcome build_image(store& images, const build_request& request,
     check.dialect = options.dialect();
     dockerfile file = check_instructions(ast, check);
 
-    local_backend backend(images, request.backend);
+    local_backend_options backend_options = request.backend;
+    if (backend_options.context.empty()) backend_options.context = options.context;
+    local_backend backend(images, backend_options);
     builder<local_backend> run(backend, options, sink);
     build_outcome outcome{digest::sha256_of(""), run.build(std::move(file))};
     const stage_result& target = outcome.result.target();

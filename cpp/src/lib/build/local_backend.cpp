@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -536,6 +537,16 @@ std::string cache_difference(const config& a, const config& b) {
     return {};
 }
 
+bool is_opaque_dir(const fs::path& dir) {
+    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+        char value[2] = {};
+        if (::lgetxattr(dir.c_str(), name, value, sizeof value) == 1 && value[0] == 'y') {
+            return true;
+        }
+    }
+    return false;
+}
+
 const digest& empty_tar_digest() {
     static const digest value = digest::sha256_of(std::string(1024, '\0'));
     return value;
@@ -549,11 +560,15 @@ std::string short_id(const digest& id) {
 
 struct local_backend::state {
     state(store& s, local_backend_options o)
-        : images(s), options(std::move(o)), build_dir(s.make_temp_dir("build-")) {}
+        : images(s),
+          options(std::move(o)),
+          build_dir(s.make_temp_dir("build-")),
+          context(options.context) {}
 
     store& images;
     local_backend_options options;
     fs::path build_dir;
+    fs::path context;
     std::map<std::string, container_record> containers;
     /// Layer directories (bottom first) of the images this build made.
     std::map<std::string, std::vector<fs::path>> image_layers;
@@ -639,6 +654,139 @@ std::string local_backend::create_container(const std::optional<digest>& parent,
     return id;
 }
 
+namespace {
+
+/// The directory of a cache mount, kept in the store across builds.
+fs::path cache_directory(store& images, const run_mount& mount) {
+    const fs::path dir =
+        images.root() / "cache-mounts" / std::string(digest::sha256_of(mount.id).hex());
+    if (!fs::exists(dir)) {
+        fs::create_directories(dir);
+        if (::chmod(dir.c_str(), mount.mode.value_or(0755)) != 0 ||
+            ::chown(dir.c_str(), mount.uid.value_or(0), mount.gid.value_or(0)) != 0) {
+            fail("cannot prepare the cache mount", dir, errno);
+        }
+    }
+    return dir;
+}
+
+/// A host path for `source` inside `root`, symlinks resolved beneath it.
+fs::path source_in(const fs::path& root, const std::string& source, const std::string& text) {
+    const rootfs_view view(std::vector{root});
+    const std::string rel = view.resolve(clean_inside_root(source), true);
+    if (!view.lookup(rel)) {
+        throw error("RUN --mount " + text + ": source " + source + " does not exist");
+    }
+    return rel.empty() ? root : root / rel;
+}
+
+std::vector<fs::path> add_mounts(local_backend::state& s, const run_spec& spec,
+                                 exec::run_spec& plan) {
+    std::vector<fs::path> temporary;
+    for (const auto& [mount, from] : spec.mounts) {
+        exec::extra_mount out;
+        out.target = mount.target;
+        out.readonly = mount.readonly;
+        switch (mount.type) {
+            case run_mount::kind::bind: {
+                fs::path root = s.context;
+                if (from) {
+                    if (s.layers_of(from).empty()) {
+                        throw error("RUN --mount from=" + mount.from + ": the image has no files");
+                    }
+                    root = s.images.unpack(*from);
+                }
+                if (root.empty()) throw error("RUN --mount type=bind needs a build context");
+                out.source = source_in(root, mount.source, mount.target);
+                if (!mount.readonly) {
+                    // Writes to a read-write bind mount are discarded, as BuildKit does.
+                    const fs::path copy = s.images.make_temp_dir("bind-");
+                    temporary.push_back(copy);
+                    fs::copy(out.source, copy / "data",
+                             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+                    out.source = copy / "data";
+                }
+                break;
+            }
+            case run_mount::kind::cache:
+                out.source = cache_directory(s.images, mount);
+                if (!mount.source.empty()) {
+                    out.source /= clean_inside_root(mount.source);
+                    fs::create_directories(out.source);
+                }
+                break;
+            case run_mount::kind::tmpfs:
+                out.type = exec::extra_mount::kind::tmpfs;
+                out.readonly = false;
+                out.options = "mode=1777";
+                if (!mount.size.empty()) out.options += ",size=" + mount.size;
+                break;
+            case run_mount::kind::secret: {
+                const auto found =
+                    std::find_if(s.options.secrets.begin(), s.options.secrets.end(),
+                                 [&](const build_secret& secret) { return secret.id == mount.id; });
+                if (found == s.options.secrets.end()) {
+                    if (mount.required) {
+                        throw error("secret " + mount.id +
+                                    ": not found (pass it with --secret id=" + mount.id +
+                                    ",src=FILE)");
+                    }
+                    continue;
+                }
+                // A private copy on tmpfs carries the mode and owner the mount asks for.
+                const fs::path dir = fs::path("/dev/shm") / ("dockwright-secret-" + random_hex());
+                fs::create_directories(dir);
+                ::chmod(dir.c_str(), 0700);
+                temporary.push_back(dir);
+                const fs::path file = dir / "secret";
+                std::error_code failure;
+                fs::copy_file(found->source, file, failure);
+                if (failure) {
+                    throw error("secret " + mount.id + ": cannot read " + found->source.string() +
+                                ": " + failure.message());
+                }
+                if (::chown(file.c_str(), mount.uid.value_or(0), mount.gid.value_or(0)) != 0 ||
+                    ::chmod(file.c_str(), mount.mode.value_or(0400)) != 0) {
+                    fail("cannot prepare the secret", file, errno);
+                }
+                out.source = file;
+                out.readonly = true;
+                break;
+            }
+            case run_mount::kind::ssh:
+                throw error(
+                    "RUN --mount=type=ssh needs an SSH agent, which dockwright does not "
+                    "forward; fetch with a secret mount instead");
+        }
+        plan.mounts.push_back(std::move(out));
+    }
+    return temporary;
+}
+
+void remove_mount_points(const container_record& record, const run_spec& spec) {
+    // Mount points the executor had to create are not part of the step's changes: remove
+    // them, and the directories above them that hold nothing else, from the upper directory.
+    for (const auto& [mount, from] : spec.mounts) {
+        std::string rel = clean_inside_root(mount.target);
+        while (!rel.empty()) {
+            const fs::path path = record.upper() / rel;
+            struct stat info {};
+            if (::lstat(path.c_str(), &info) != 0) break;
+            if (S_ISDIR(info.st_mode)) {
+                if (!fs::is_empty(path) || is_opaque_dir(path)) break;
+            } else if (!(S_ISREG(info.st_mode) && info.st_size == 0 &&
+                         rel == clean_inside_root(mount.target))) {
+                break;
+            }
+            std::error_code ignored;
+            fs::remove(path, ignored);
+            rel = parent_rel(rel);
+        }
+    }
+}
+
+}  // namespace
+
 run_outcome local_backend::run(const std::string& container_id, const run_spec& spec,
                                const build_event_sink& sink) {
     container_record& record = state_->get(container_id);
@@ -657,6 +805,18 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
     plan.working_dir = spec.working_dir.empty() ? "/" : spec.working_dir;
     plan.hostname = container_id.substr(0, 12);
     plan.network = state_->options.network;
+    if (spec.network == "none") plan.network = exec::network_mode::none;
+    if (spec.network == "host") plan.network = exec::network_mode::host;
+    const std::vector<fs::path> temporary = add_mounts(*state_, spec, plan);
+    struct remove_later {
+        const std::vector<fs::path>& paths;
+        ~remove_later() {
+            for (const fs::path& path : paths) {
+                std::error_code ignored;
+                fs::remove_all(path, ignored);
+            }
+        }
+    } cleanup{temporary};
     plan.limits = state_->options.limits;
     const fs::path state_dir = state_->options.exec_state_dir.empty()
                                    ? exec::default_state_dir()
@@ -673,6 +833,7 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
         },
         state_->options.cancel);
     record.full_copy = result.rootfs == exec::rootfs_kind::copy;
+    if (!record.full_copy) remove_mount_points(record, spec);
     if (result.cancelled) throw error("the build was cancelled during RUN " + plan.argv.back());
     if (result.succeeded() && !record.full_copy) {
         // The classic builder mounts a fresh volume on every VOLUME path, so writes there are

@@ -228,6 +228,66 @@ void make_directories(const char* path) {
     }
 }
 
+/// Creates the mount point `target` (relative) inside the root, parents included, resolving
+/// every component beneath the root.
+void make_mount_point(int root_fd, const char* target, bool file) {
+    char buffer[4096];
+    std::size_t length = 0;
+    while (target[length] != '\0' && length + 1 < sizeof buffer) {
+        buffer[length] = target[length];
+        ++length;
+    }
+    buffer[length] = '\0';
+    for (std::size_t i = 0; i <= length; ++i) {
+        if (buffer[i] != '/' && buffer[i] != '\0') continue;
+        if (i == 0) continue;
+        const char saved = buffer[i];
+        buffer[i] = '\0';
+        // The parent of this component, opened beneath the root.
+        std::size_t slash = i;
+        while (slash > 0 && buffer[slash - 1] != '/')
+            --slash;
+        const char* name = buffer + slash;
+        int parent = -1;
+        if (slash == 0) {
+            parent = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+        } else {
+            buffer[slash - 1] = '\0';
+            parent = open_in_root(root_fd, buffer, O_PATH | O_DIRECTORY);
+            buffer[slash - 1] = '/';
+        }
+        if (parent < 0) fail("open the parent of mount target", target);
+        const bool last = saved == '\0';
+        if (last && file) {
+            const int made =
+                ::openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0400);
+            if (made < 0 && errno != EEXIST) fail("create mount target", target);
+            if (made >= 0) ::close(made);
+        } else if (::mkdirat(parent, name, 0755) != 0 && errno != EEXIST) {
+            fail("create mount target", target);
+        }
+        ::close(parent);
+        buffer[i] = saved;
+    }
+}
+
+void mount_extra(int root_fd, const mount_entry& entry) {
+    make_mount_point(root_fd, entry.target, entry.file);
+    if (entry.fstype != nullptr) {
+        mount_in_root(root_fd, entry.source, entry.target, entry.fstype, MS_NOSUID | MS_NODEV,
+                      entry.data);
+        return;
+    }
+    mount_in_root(root_fd, entry.source, entry.target, nullptr, MS_BIND | MS_REC, nullptr);
+    if (entry.readonly) {
+        const int target_fd = open_in_root(root_fd, entry.target, O_PATH);
+        char path[32];
+        if (target_fd < 0 || remount_readonly(fd_path(path, target_fd)) != 0)
+            fail("remount read-only", entry.target);
+        ::close(target_fd);
+    }
+}
+
 void set_up_root(const child_plan& plan) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         fail("make the mounts private");
@@ -252,6 +312,8 @@ void set_up_root(const child_plan& plan) {
     for (std::size_t i = 0; i < plan.etc_bind_count; ++i)
         mount_in_root(root_fd, plan.etc_binds[i].source, plan.etc_binds[i].target, nullptr, MS_BIND,
                       nullptr);
+    for (std::size_t i = 0; i < plan.mount_count; ++i)
+        mount_extra(root_fd, plan.mounts[i]);
     ::close(root_fd);
 
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) fail("set the hostname");

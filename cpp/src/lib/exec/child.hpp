@@ -22,6 +22,16 @@ struct bind_entry {
     const char* target = nullptr;  ///< relative to the container's root
 };
 
+/// A RUN --mount: a bind mount (fstype null) or a tmpfs onto a path inside the root.
+struct mount_entry {
+    const char* source = nullptr;  ///< host path, or "tmpfs"
+    const char* target = nullptr;  ///< relative to the container's root
+    const char* fstype = nullptr;  ///< null for a bind mount
+    const char* data = nullptr;
+    bool readonly = true;
+    bool file = false;  ///< the target is created as an empty file instead of a directory
+};
+
 /// Everything the child needs, prepared by the parent before clone(2). The child runs in a
 /// copy of a possibly multi-threaded process, so it must not allocate: every string and array
 /// here is built in advance and only read.
@@ -38,6 +48,8 @@ struct child_plan {
     bool new_network = true;
     const bind_entry* etc_binds = nullptr;  ///< /etc/hosts, /etc/hostname, /etc/resolv.conf
     std::size_t etc_bind_count = 0;
+    const mount_entry* mounts = nullptr;
+    std::size_t mount_count = 0;
     const char* shm_options = nullptr;  ///< tmpfs data for /dev/shm
     const char* hostname = nullptr;
     const char* working_dir = nullptr;  ///< absolute inside the container

@@ -534,6 +534,27 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     plan.new_network = spec.network == network_mode::none;
     plan.etc_binds = etc_binds;
     plan.etc_bind_count = std::size(etc_binds);
+    std::vector<std::string> mount_strings;
+    mount_strings.reserve(spec.mounts.size() * 3);
+    std::vector<detail::mount_entry> mounts;
+    for (const extra_mount& m : spec.mounts) {
+        std::string target = m.target;
+        while (!target.empty() && target.front() == '/')
+            target.erase(0, 1);
+        if (target.empty()) throw exec_error("mount", "a RUN mount cannot target /");
+        mount_strings.push_back(m.type == extra_mount::kind::tmpfs ? "tmpfs" : m.source.string());
+        const char* source = mount_strings.back().c_str();
+        mount_strings.push_back(target);
+        const char* target_text = mount_strings.back().c_str();
+        mount_strings.push_back(m.options);
+        const char* data = m.options.empty() ? nullptr : mount_strings.back().c_str();
+        const bool file = m.type == extra_mount::kind::bind && !fs::is_directory(m.source);
+        mounts.push_back({source, target_text,
+                          m.type == extra_mount::kind::tmpfs ? "tmpfs" : nullptr, data,
+                          m.readonly && m.type == extra_mount::kind::bind, file});
+    }
+    plan.mounts = mounts.data();
+    plan.mount_count = mounts.size();
     plan.shm_options = shm_options.c_str();
     plan.hostname = hostname.c_str();
     plan.working_dir = spec.working_dir.c_str();
