@@ -495,10 +495,12 @@ TEST_CASE("unreadable folder in the context", "[context]") {
     scratch_dir dir;
     write_file(dir / "ctx/Dockerfile", "FROM scratch\n");
     fs::create_directories(dir / "ctx/private");
-    fs::permissions(dir / "ctx/private", fs::perms::owner_all);
+    // No permission at all, so that the check also fails for an owner that is not root.
+    fs::permissions(dir / "ctx/private", fs::perms::none);
     const fs::path root = fs::canonical(dir / "ctx");
-    CHECK(docker_error_as_nobody(request_for(root.string(), dir)) ==
-          "error checking context: 'can't stat '" + (root / "private").string() + "''.");
+    const std::string message = docker_error_as_nobody(request_for(root.string(), dir));
+    fs::permissions(dir / "ctx/private", fs::perms::owner_all);
+    CHECK(message == "error checking context: 'can't stat '" + (root / "private").string() + "''.");
 }
 
 TEST_CASE("unreadable file excluded by .dockerignore", "[context]") {
