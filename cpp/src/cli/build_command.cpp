@@ -295,6 +295,7 @@ int run_build(const build_settings& settings) {
     backend_options.network = network_of(settings.network);
     backend_options.limits = limits_of(settings);
     backend_options.reproducible = settings.reproducible || options.created.has_value();
+    if (options.created) backend_options.source_date_epoch = options.created->unix_seconds();
     backend_options.secrets = secrets;
     exec::cancel_token cancel;
     backend_options.cancel = &cancel;

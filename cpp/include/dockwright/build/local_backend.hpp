@@ -29,6 +29,9 @@ struct local_backend_options {
     std::filesystem::path exec_state_dir;
     /// Derive container IDs from the step instead of random bytes, for reproducible builds.
     bool reproducible = false;
+    /// With `reproducible`: layer mtimes are clamped to this time (Unix seconds) and owner
+    /// names are left out, so layers do not depend on when and where they were built.
+    std::optional<std::int64_t> source_date_epoch;
     /// Cancels a running RUN when set and cancelled (Ctrl-C).
     const exec::cancel_token* cancel = nullptr;
     /// Keep the containers of failed RUN steps (`--rm=false` without `--force-rm`). The

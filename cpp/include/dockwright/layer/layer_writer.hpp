@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "dockwright/core/digest.hpp"
@@ -25,6 +26,11 @@ enum class xattr_selection {
 struct write_options {
     compression_options compression;
     xattr_selection xattrs = xattr_selection::all;
+    /// For reproducible layers: no entry gets an mtime later than this (Unix seconds).
+    std::optional<std::int64_t> clamp_mtime;
+    /// Fill uname/gname from the host's passwd and group files, as Docker does. Names depend
+    /// on the machine, so reproducible layers leave them empty.
+    bool host_names = true;
 };
 
 /// Digests and sizes of a written layer. For an uncompressed layer the compressed digest and

@@ -984,6 +984,10 @@ layer_outcome local_backend::commit_layer(const std::string& container_id) {
     blob_writer blob(state_->images);
     layer::write_options options;
     options.xattrs = layer::xattr_selection::capability_only;
+    if (state_->options.reproducible) {
+        options.clamp_mtime = state_->options.source_date_epoch.value_or(0);
+        options.host_names = false;
+    }
     const layer::layer_info info = record.executor
                                        ? record.executor->write_layer(blob, options)
                                        : layer::write_overlay_layer(record.upper(), blob, options);

@@ -178,7 +178,7 @@ class entry_writer {
         entry.name = path.substr(0, base) + std::string(whiteout_prefix) + path.substr(base);
         entry.mode = 0600;
         fill_owner(entry, info);
-        entry.mtime = info.st_mtim.tv_sec;
+        entry.mtime = mtime_of(info);
         tar_.write_header(entry);
     }
 
@@ -220,8 +220,15 @@ class entry_writer {
     void fill_owner(tar_entry& entry, const struct stat& info) {
         entry.uid = info.st_uid;
         entry.gid = info.st_gid;
-        entry.uname = names_.user(info.st_uid);
-        entry.gname = names_.group(info.st_gid);
+        if (options_.host_names) {
+            entry.uname = names_.user(info.st_uid);
+            entry.gname = names_.group(info.st_gid);
+        }
+    }
+
+    [[nodiscard]] std::int64_t mtime_of(const struct stat& info) const {
+        const std::int64_t seconds = info.st_mtim.tv_sec;
+        return options_.clamp_mtime ? std::min(seconds, *options_.clamp_mtime) : seconds;
     }
 
     std::map<std::string, std::string> read_xattrs(const xattr_reader& reader,
@@ -320,7 +327,7 @@ unique_fd entry_writer::write(int dirfd, const char* name, const std::string& pa
     entry.name = path;
     entry.mode = info.st_mode & (S_IFMT | 07777);
     fill_owner(entry, info);
-    entry.mtime = info.st_mtim.tv_sec;
+    entry.mtime = mtime_of(info);
 
     unique_fd fd;
     if (type == S_IFREG || type == S_IFDIR) {
