@@ -821,6 +821,14 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
     const fs::path state_dir = state_->options.exec_state_dir.empty()
                                    ? exec::default_state_dir()
                                    : state_->options.exec_state_dir;
+    if (!spec.volumes.empty()) {
+        // Docker mounts a volume on every VOLUME path, so the directories exist during RUN.
+        upper_writer writer(record);
+        for (const std::string& volume : spec.volumes) {
+            const std::string rel = writer.view().resolve(clean_inside_root(volume), true);
+            if (!rel.empty() && !writer.is_directory(rel)) writer.ensure_directory(rel, 0755, {});
+        }
+    }
     record.executor = std::make_unique<exec::container>(plan, state_dir);
     const exec::run_result result = record.executor->run(
         [&](exec::output_stream stream, std::string_view line) {

@@ -1,0 +1,381 @@
+"""`dockwright build` on the local backend: cache, outputs, mounts, archives and errors.
+
+Each test builds real images into a real store from a busybox base made of the host's
+/bin/busybox (Debian's busybox-static), running RUN steps in the namespace executor.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from store_support import cli
+
+BUSYBOX = Path("/bin/busybox")
+
+
+def busybox_rootfs_tar() -> bytes:
+    """A rootfs of /bin/busybox and a symlink per applet, with /etc/passwd and /etc/group."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+
+        def add(info: tarfile.TarInfo, data: bytes | None = None) -> None:
+            info.mtime = 1700000000
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+
+        for name in ("bin", "etc", "tmp"):
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if name == "tmp" else 0o755
+            add(info)
+        body = BUSYBOX.read_bytes()
+        info = tarfile.TarInfo("bin/busybox")
+        info.size = len(body)
+        info.mode = 0o755
+        add(info, body)
+        applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True)
+        for applet in sorted(set(applets.stdout.split()) - {"busybox"}):
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            add(info)
+        for name, text in {
+            "etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
+            "etc/group": "root:x:0:\napp:x:1000:\nstaff:x:50:app\n",
+        }.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            add(info, data)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with `base:test` imported from /bin/busybox."""
+    if not BUSYBOX.exists():
+        pytest.skip("busybox-static is needed: apt-get install busybox-static")
+    if os.geteuid() != 0:
+        pytest.skip("RUN steps here need root (namespaces, overlayfs)")
+    root = tmp_path_factory.mktemp("build-store")
+    tar = root.parent / "busybox-rootfs.tar"
+    tar.write_bytes(busybox_rootfs_tar())
+    run(root, "import", str(tar), "base:test", "--change", 'CMD ["sh"]')
+    return root
+
+
+def run(
+    root: Path, *args: str, cwd: Path | None = None, check: bool = True, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run dockwright with the store at `root`; `extra` adds environment variables."""
+    env = dict(os.environ, DOCKWRIGHT_ROOT=str(root), **extra)
+    result = subprocess.run(
+        [str(Path(cli()).absolute()), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"dockwright {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def context(tmp_path: Path, dockerfile: str, files: dict[str, str] | None = None) -> Path:
+    """A context folder with this Dockerfile and files."""
+    folder = tmp_path / "ctx"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Dockerfile").write_text(dockerfile)
+    for name, text in (files or {}).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+def image_config(root: Path, ref: str) -> dict[str, object]:
+    """The image config of `ref` as `dockwright inspect` reads it from the store."""
+    import dockwright
+
+    record = dockwright.Store(root).get(ref)
+    return json.loads(record.config_bytes())
+
+
+def layer_names(root: Path, ref: str, tmp_path: Path) -> list[list[str]]:
+    """The entry names of every layer of `ref`, from a `dockwright save` archive."""
+    archive = tmp_path / "saved.tar"
+    run(root, "save", "-o", str(archive), ref)
+    names: list[list[str]] = []
+    with tarfile.open(archive) as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=outer.extractfile(layer)) as inner:
+                names.append(inner.getnames())
+    return names
+
+
+def test_cached_rebuild_reuses_every_step(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\nLABEL t=cache-all\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n",
+        {"a.txt": "one\n"},
+    )
+    first = run(store_root, "build", "-q", str(ctx)).stdout.strip()
+    again = run(store_root, "build", str(ctx))
+    assert again.stdout.count(" ---> Using cache") == 3
+    assert f"Successfully built {first[7:19]}" in again.stdout
+    assert "Running in" not in again.stdout
+
+
+def test_changed_file_misses_with_reason(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\nLABEL t=cache-miss\nCOPY a.txt /a.txt\nRUN cat /a.txt\n",
+        {"a.txt": "one\n"},
+    )
+    first = run(store_root, "build", "-q", str(ctx)).stdout.strip()
+    (ctx / "a.txt").write_text("two\n")
+    again = run(store_root, "build", "--explain-cache", str(ctx))
+    lines = again.stdout.splitlines()
+    copy = lines.index("Step 3/4 : COPY a.txt /a.txt")
+    assert lines[copy + 1].startswith(" ---> Cache miss: cached image ")
+    assert lines[copy + 1].endswith(": the command differs")
+    assert lines.count(" ---> Using cache") == 1
+    assert first[7:19] not in again.stdout.splitlines()[-1]
+
+
+def test_no_cache_builds_again(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\nRUN echo t=no-cache > /f\n")
+    first = run(store_root, "build", "-q", str(ctx)).stdout.strip()
+    second = run(store_root, "build", "-q", "--no-cache", str(ctx)).stdout.strip()
+    assert first != second
+    assert "Using cache" not in run(store_root, "build", "--no-cache", str(ctx)).stdout
+
+
+def test_reproducible_builds_match_across_stores(tmp_path: Path, store_root: Path) -> None:
+    ids = []
+    for n in (1, 2):
+        root = tmp_path / f"store{n}"
+        shutil.copytree(store_root, root, symlinks=True)
+        ctx = context(
+            tmp_path / f"m{n}",
+            "FROM base:test\nCOPY app /app\nRUN echo built > /app/out && mkdir /made\n",
+            {"app/main.sh": "echo hi\n"},
+        )
+        os.utime(ctx / "app" / "main.sh", (time.time() + n, time.time() + n))
+        result = run(root, "build", "-q", str(ctx), SOURCE_DATE_EPOCH="1700000000")
+        ids.append(result.stdout.strip())
+        time.sleep(1.1)
+    assert ids[0] == ids[1]
+    config = image_config(tmp_path / "store1", ids[0])
+    assert config["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_failed_run_exits_with_its_status(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\nRUN echo oops >&2; exit 7\n")
+    result = run(store_root, "build", str(ctx), check=False)
+    assert result.returncode == 7
+    assert "\x1b[91moops\n\x1b[0m" in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (
+        "The command '/bin/sh -c echo oops >&2; exit 7' returned a non-zero code: 7"
+    )
+
+
+def test_quiet_and_iidfile_give_the_id(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\nENV T=quiet\n")
+    iid = tmp_path / "iid"
+    result = run(store_root, "build", "-q", "--iidfile", str(iid), "-t", "quiet:1", str(ctx))
+    assert result.stdout == iid.read_text() + "\n"
+    assert image_config(store_root, "quiet:1")["config"]["Env"][-1] == "T=quiet"  # type: ignore[index]
+
+
+def test_outputs_write_tar_local_and_oci(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\nRUN echo out > /out.txt\n")
+    rootfs = tmp_path / "rootfs.tar"
+    local = tmp_path / "local"
+    oci = tmp_path / "oci"
+    run(
+        store_root,
+        "build",
+        "-o",
+        f"type=tar,dest={rootfs}",
+        "-o",
+        str(local),
+        "-o",
+        f"type=oci,dest={oci}/",
+        str(ctx),
+    )
+    with tarfile.open(rootfs) as tar:
+        assert tar.extractfile("out.txt").read() == b"out\n"  # type: ignore[union-attr]
+    assert (local / "out.txt").read_text() == "out\n"
+    assert json.loads((oci / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+
+
+def test_secret_mount_leaves_no_trace(store_root: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t")
+    ctx = context(
+        tmp_path,
+        "FROM base:test\n"
+        "RUN --mount=type=secret,id=token test \"$(cat /run/secrets/token)\" = s3cr3t "
+        "&& echo ok > /ok\n",
+    )
+    run(store_root, "build", "--no-cache", "--secret", f"id=token,src={secret}", "-t", "sec",
+        str(ctx))
+    assert layer_names(store_root, "sec", tmp_path)[-1] == ["ok"]
+    missing = context(
+        tmp_path / "m",
+        "FROM base:test\nRUN --mount=type=secret,id=absent,required=true true\n",
+    )
+    result = run(store_root, "build", str(missing), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "secret absent: not found (pass it with --secret id=absent,src=FILE)"
+    )
+
+
+def test_cache_mount_persists_between_builds(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\n"
+        "RUN --mount=type=cache,id=test-cache-mount,target=/c echo x >> /c/log && wc -l < /c/log"
+        " > /count\n",
+    )
+    run(store_root, "build", "--no-cache", "-t", "cm:1", str(ctx))
+    run(store_root, "build", "--no-cache", "-t", "cm:2", str(ctx))
+    assert layer_names(store_root, "cm:2", tmp_path)[-1] == ["count"]
+
+
+def test_bind_mount_is_read_only(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\n"
+        "RUN --mount=type=bind,source=src,target=/src cat /src/a > /copied "
+        "&& ! touch /src/b 2>/dev/null\n",
+        {"src/a": "bound\n"},
+    )
+    run(store_root, "build", "-t", "bind", str(ctx))
+    assert layer_names(store_root, "bind", tmp_path)[-1] == ["copied"]
+
+
+def test_classic_rejects_run_mount(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\nRUN --mount=type=cache,target=/c true\n")
+    result = run(store_root, "build", "--classic", str(ctx), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error response from daemon: dockerfile parse error line 2: Unknown flag: mount"
+    )
+
+
+def test_add_extracts_every_compression(store_root: Path, tmp_path: Path) -> None:
+    payload = io.BytesIO()
+    with tarfile.open(fileobj=payload, mode="w") as tar:
+        data = b"inside\n"
+        info = tarfile.TarInfo("pkg/file.txt")
+        info.size = len(data)
+        info.uid = info.gid = 1234
+        info.mode = 0o640
+        tar.addfile(info, io.BytesIO(data))
+    raw = payload.getvalue()
+    ctx = context(tmp_path, "")
+    archives = {
+        "plain.tar": raw,
+        "a.tar.gz": gzip.compress(raw),
+        "b.tar.bz2": bz2.compress(raw),
+        "c.tar.xz": lzma.compress(raw),
+        "not-a-tar.gz": gzip.compress(b"just text\n"),
+    }
+    for name, data in archives.items():
+        (ctx / name).write_bytes(data)
+    (ctx / "Dockerfile").write_text(
+        "FROM base:test\n"
+        + "".join(f"ADD {name} /x/{name.split('.')[0]}/\n" for name in archives)
+        + "RUN stat -c '%u:%g %a' /x/plain/pkg/file.txt /x/a/pkg/file.txt /x/b/pkg/file.txt"
+        " /x/c/pkg/file.txt > /owners && ls /x/not-a-tar > /kept\n"
+    )
+    out = tmp_path / "final"
+    run(store_root, "build", "-o", str(out), str(ctx))
+    assert (out / "owners").read_text() == "1234:1234 640\n" * 4
+    assert (out / "kept").read_text() == "not-a-tar.gz\n"
+
+
+def test_volume_discards_writes_below_it(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\nVOLUME /data\nRUN echo lost > /data/f && echo kept > /kept\n",
+    )
+    run(store_root, "build", "-t", "vol", str(ctx))
+    assert layer_names(store_root, "vol", tmp_path)[-1] == ["data", "kept"]
+
+
+def test_chown_names_come_from_the_image(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\nCOPY --chown=app:staff f /f\nRUN stat -c '%u:%g' /f > /owner\n",
+        {"f": "x\n"},
+    )
+    out = tmp_path / "out"
+    run(store_root, "build", "-o", str(out), str(ctx))
+    assert (out / "owner").read_text() == "1000:50\n"
+    bad = context(tmp_path / "bad", "FROM base:test\nCOPY --chown=app:nogroup f /f\n", {"f": "x"})
+    result = run(store_root, "build", str(bad), check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "unable to convert uid/gid chown string to host mapping: can't find gid for group "
+        "nogroup: no such group: nogroup"
+    )
+
+
+def test_bad_flags_name_the_value(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\n")
+    cases = {
+        ("--platform", "linux/arm64"): "linux/arm64",
+        ("-t", "Bad:Tag"): 'invalid argument "Bad:Tag" for "-t, --tag" flag',
+        ("--network", "bridge2"): "bridge2",
+        ("-m", "12zz"): "12zz",
+        ("-o", "type=zip,dest=x"): "unknown output type zip",
+    }
+    for args, text in cases.items():
+        result = run(store_root, "build", *args, str(ctx), check=False)
+        assert result.returncode != 0, args
+        assert text in result.stderr, (args, result.stderr)
+
+
+def test_interrupt_cancels_and_cleans_up(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(tmp_path, "FROM base:test\nRUN echo started; sleep 60\n")
+    env = dict(os.environ, DOCKWRIGHT_ROOT=str(store_root))
+    process = subprocess.Popen(
+        [str(Path(cli()).absolute()), "build", "--no-cache", str(ctx)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.strip() == "started":
+            break
+    start = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+    assert time.monotonic() - start < 10
+    assert process.returncode != 0
+    survivors = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True)
+    assert survivors.stdout == ""
+    assert not [p for p in (store_root / "tmp").iterdir() if p.name.startswith("build-")]
+    verify = run(store_root, "store", "verify", check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
