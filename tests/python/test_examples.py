@@ -137,7 +137,11 @@ class ExampleImages:
             require_build_command()
             self.make_base(build.base)
             context = str(EXAMPLES / build.example)
-            run([cli(), "build", "-q", "-t", build.tag, *build.options, context], env=self.env)
+            output = run(
+                [cli(), "build", "-q", "-t", build.tag, *build.options, context], env=self.env
+            )
+            # As with docker build -q, the standard output is only the image ID.
+            assert output == f"{self.record(build).id}\n"
             self._images[build] = self.record(build).id
         return self._images[build]
 
