@@ -647,6 +647,16 @@ TEST_CASE("stdin tar Dockerfile symlink stays inside", "[context]") {
     CHECK(docker_error(request) == "Cannot locate specified Dockerfile: Dockerfile");
 }
 
+TEST_CASE("missing work directory is created", "[context]") {
+    scratch_dir dir;
+    const stdin_file input(dir / "stdin", "FROM scratch\n");
+    auto request = request_for("-", dir);
+    request.work_dir = dir / "store/tmp";
+    request.stdin_fd = input.fd();
+    const prepared_context context = prepare_context(request);
+    CHECK(context.directory().parent_path() == dir / "store/tmp");
+}
+
 TEST_CASE("stdin Dockerfile becomes a one-file context", "[context]") {
     scratch_dir dir;
     const stdin_file input(dir / "stdin", "FROM scratch\nLABEL a=b\n");

@@ -53,6 +53,7 @@ struct context_request {
     int stdin_fd = 0;
     /// Where temporary trees go. The caller passes the store's temporary directory, so that
     /// a context can later be moved or hard-linked into the store on the same filesystem.
+    /// It is created when missing; empty means the system's temporary directory.
     std::filesystem::path work_dir;
     /// Called while an http(s) context downloads, with the bytes received so far and the
     /// total when the server sent a Content-Length.

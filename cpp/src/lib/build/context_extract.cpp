@@ -369,6 +369,8 @@ void extractor::finish_directories() const {
 temp_tree::temp_tree(const fs::path& work_dir, std::string_view prefix) {
     std::error_code code;
     const fs::path base = work_dir.empty() ? fs::temp_directory_path(code) : work_dir;
+    // A fresh store may not have its temporary directory yet; mkdtemp() reports what fails.
+    fs::create_directories(base, code);
     std::string pattern = (base / std::string(prefix)).string() + "XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
         throw context_error(base.string(),

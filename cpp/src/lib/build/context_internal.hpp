@@ -17,7 +17,8 @@ namespace dockwright::detail {
 /// it when the owner goes away, unless release() handed it on.
 class temp_tree {
   public:
-    /// Creates `<work_dir>/<prefix>XXXXXX`. Throws context_error when that fails.
+    /// Creates `<work_dir>/<prefix>XXXXXX`, and `work_dir` first when it does not exist (the
+    /// system's temporary directory when it is empty). Throws context_error when that fails.
     temp_tree(const std::filesystem::path& work_dir, std::string_view prefix);
     temp_tree(const temp_tree&) = delete;
     temp_tree& operator=(const temp_tree&) = delete;
