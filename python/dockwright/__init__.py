@@ -7,7 +7,16 @@ writes, so an image ID computed here is the ID Docker gives the same config.
 from __future__ import annotations
 
 from dockwright._core import __version__
-from dockwright.build import BuildError, Evaluation, StageEvaluation, StepRecord, evaluate
+from dockwright.build import (
+    BuildError,
+    BuildResult,
+    BuildStep,
+    Evaluation,
+    StageEvaluation,
+    StepRecord,
+    build,
+    evaluate,
+)
 from dockwright.dockerfile import Dockerfile, Stage, SyntaxNode, SyntaxTree, parse
 from dockwright.dockerignore import DockerIgnore
 from dockwright.errors import (
@@ -37,6 +46,9 @@ from dockwright.store import ImageRecord, Layer, LayerFile, Store, VerifyProblem
 
 __all__ = [
     "BuildError",
+    "BuildResult",
+    "BuildStep",
+    "build",
     "Evaluation",
     "StageEvaluation",
     "StepRecord",

@@ -1,6 +1,6 @@
 """Type stubs of dockwright._core, the C++ extension behind the public package."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike as _PathLike
 from typing import Any
 
@@ -302,7 +302,7 @@ class Evaluation:
     @property
     def target(self) -> StageEvaluation: ...
 
-class _EvaluationFailure:
+class _BuildFailure:
     @property
     def message(self) -> str: ...
     @property
@@ -310,9 +310,19 @@ class _EvaluationFailure:
     @property
     def exit_code(self) -> int: ...
     @property
+    def kind(self) -> str: ...
+    @property
+    def file(self) -> str: ...
+    @property
     def line(self) -> int: ...
     @property
+    def end_line(self) -> int: ...
+    @property
     def instruction(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def value(self) -> str: ...
 
 def _evaluate(
     text: str,
@@ -323,7 +333,27 @@ def _evaluate(
     labels: dict[str, str],
     classic: bool,
     bases: dict[str, Image],
-) -> Evaluation | _EvaluationFailure: ...
+) -> Evaluation | _BuildFailure: ...
+
+# --- the local build (dockwright.build) ---
+
+def _build(
+    store: _Store,
+    location: str,
+    dockerfile: str,
+    tags: list[str],
+    build_args: dict[str, str],
+    target: str,
+    labels: dict[str, str],
+    no_cache: bool,
+    classic: bool,
+    network: str,
+    reproducible: bool,
+    source_date_epoch: int | None,
+    secrets: list[tuple[str, str]],
+    take_sigint: bool,
+    on_event: Callable[[dict[str, Any]], None],
+) -> tuple[str, Evaluation] | _BuildFailure: ...
 
 # ---- image store (dockwright.store wraps these) ----
 

@@ -3,6 +3,10 @@
 
 #include <pybind11/pybind11.h>
 
+namespace dockwright {
+class store;
+}
+
 namespace dockwright::python {
 
 namespace py = pybind11;
@@ -25,5 +29,7 @@ void register_build(py::module_& m);
 
 /// Binds the image store: _Store (wrapped by dockwright.Store).
 void register_store(py::module_& m);
+/// The store a dockwright._core._Store object owns; throws py::cast_error for other objects.
+store& native_store(py::handle object);
 
 }  // namespace dockwright::python

@@ -33,6 +33,8 @@ class python_store {
 
     std::string root() const { return store_.root().string(); }
 
+    store& native() { return store_; }
+
     py::list images() const {
         std::vector<image_record> records;
         {
@@ -177,6 +179,10 @@ class python_store {
 };
 
 }  // namespace
+
+store& native_store(py::handle object) {
+    return object.cast<python_store&>().native();
+}
 
 void register_store(py::module_& m) {
     py::class_<python_store>(m, "_Store")

@@ -1,0 +1,167 @@
+"""Build events: what :func:`dockwright.build` hands to its ``on_event`` callback as it runs.
+
+Each event is a small frozen dataclass. ``step`` is Docker's step number (the ``N`` of
+``Step N/M``) of the step the event belongs to. Events arrive in the order Docker prints the
+corresponding lines: :class:`StepStarted`, then :class:`BaseResolved` for a FROM, or
+:class:`CacheChecked` and, on a miss, :class:`ContainerCreated`, :class:`OutputLine` for each
+line a RUN writes, and :class:`StepFinished`. :class:`StageFinished` closes each stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "BaseResolved",
+    "BuildEvent",
+    "BuildWarning",
+    "CacheChecked",
+    "ContainerCreated",
+    "OutputLine",
+    "StageFinished",
+    "StepFinished",
+    "StepNotExecuted",
+    "StepStarted",
+    "TriggersStarted",
+    "event_from_dict",
+]
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A step began: Docker's ``Step N/M : <instruction>`` line, with its Dockerfile line."""
+
+    step: int
+    total: int
+    instruction: str
+    line: int
+
+
+@dataclass(frozen=True)
+class BaseResolved:
+    """FROM found its base image; ``image_id`` is None for ``scratch``."""
+
+    step: int
+    image_id: str | None
+
+
+@dataclass(frozen=True)
+class TriggersStarted:
+    """The base image's ONBUILD triggers are about to run (``count`` of them)."""
+
+    step: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ContainerCreated:
+    """A container was created for the step, as Docker's `` ---> Running in <id>`` line."""
+
+    step: int
+    container_id: str
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    """One line a RUN step wrote, without its line feed; invalid UTF-8 is replaced."""
+
+    step: int
+    text: str
+    stream: Literal["stdout", "stderr"]
+
+
+@dataclass(frozen=True)
+class CacheChecked:
+    """The build cache was probed: ``hit`` and the reason it hit or missed."""
+
+    step: int
+    hit: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepNotExecuted:
+    """A RUN step was evaluated without being run (evaluation backend only)."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """A step committed ``image_id``.
+
+    ``layer_digest`` (the diff ID) and ``layer_size`` (bytes of the uncompressed layer tar) are
+    set when the step made a layer; both are None for config-only steps and cache hits.
+    ``duration`` is in seconds, measured from :class:`StepStarted`.
+    """
+
+    step: int
+    image_id: str | None
+    layer_digest: str | None
+    layer_size: int | None
+    cache_hit: bool
+    duration: float
+
+
+@dataclass(frozen=True)
+class BuildWarning:
+    """A warning Docker prints, such as an unconsumed build argument or a parser warning."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class StageFinished:
+    """A stage ended; ``image_id`` is None for a ``FROM scratch`` stage without steps."""
+
+    step: int
+    image_id: str | None
+
+
+BuildEvent = (
+    StepStarted
+    | BaseResolved
+    | TriggersStarted
+    | ContainerCreated
+    | OutputLine
+    | CacheChecked
+    | StepNotExecuted
+    | StepFinished
+    | BuildWarning
+    | StageFinished
+)
+
+
+def event_from_dict(data: dict[str, Any]) -> BuildEvent:
+    """Convert the dict the C++ build sink sends into the dataclass of its ``kind``."""
+    kind = data["kind"]
+    step: int = data["step"]
+    if kind == "step_started":
+        return StepStarted(step, data["total"], data["instruction"], data["line"])
+    if kind == "base":
+        return BaseResolved(step, data["image_id"])
+    if kind == "triggers":
+        return TriggersStarted(step, data["count"])
+    if kind == "container":
+        return ContainerCreated(step, data["container_id"])
+    if kind == "output":
+        return OutputLine(step, data["text"], "stderr" if data["is_stderr"] else "stdout")
+    if kind == "cache":
+        return CacheChecked(step, data["cache_hit"], data["cache_reason"])
+    if kind == "not_executed":
+        return StepNotExecuted(step)
+    if kind == "step_finished":
+        return StepFinished(
+            step,
+            data["image_id"],
+            data["layer_digest"],
+            data["layer_size"],
+            data["cache_hit"],
+            data["duration"],
+        )
+    if kind == "warning":
+        return BuildWarning(data["text"])
+    if kind == "stage_finished":
+        return StageFinished(step, data["image_id"])
+    raise ValueError(f"unknown build event kind {kind!r}")
