@@ -730,6 +730,12 @@ TEST_CASE("hostile tar with a dot-dot name", "[context][hostile]") {
           unpack_prefix + "entry \"a/../../escaped\": the name leads outside the context");
 }
 
+TEST_CASE("hostile tar name with escape codes", "[context][hostile]") {
+    scratch_dir dir;
+    CHECK(hostile_error(dir, "add('../\\x1b[2J', b'bad')") ==
+          unpack_prefix + "entry \"../\\x1b[2J\": the name leads outside the context");
+}
+
 TEST_CASE("hostile tar with an absolute name stays inside", "[context][hostile]") {
     scratch_dir dir;
     const fs::path target = dir / "abs-target";

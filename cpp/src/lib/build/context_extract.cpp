@@ -24,13 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string errno_text(int code) {
-    std::string text = std::strerror(code);
-    if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    return text;
-}
-
 struct archive_deleter {
     void operator()(archive* handle) const noexcept { archive_read_free(handle); }
 };
@@ -88,7 +81,8 @@ class extractor {
     [[noreturn]] void fail(const std::string& entry, const std::string& reason) const {
         std::string message = "unable to prepare context: unable to unpack the context archive";
         if (!subject_.empty()) message += " from " + subject_;
-        if (!entry.empty()) message += ": entry \"" + entry + "\"";
+        // Quoted as Go does, so that control characters in a hostile name stay escaped.
+        if (!entry.empty()) message += ": entry " + go_quote(entry);
         message += ": " + reason;
         throw context_error(subject_, message,
                             "send a tar archive (plain, gzip, bzip2, xz or zstd) whose entries "
@@ -365,6 +359,13 @@ void extractor::finish_directories() const {
 }
 
 }  // namespace
+
+std::string errno_text(int code) {
+    std::string text = std::strerror(code);
+    if (!text.empty())
+        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+    return text;
+}
 
 temp_tree::temp_tree(const fs::path& work_dir, std::string_view prefix) {
     std::error_code code;

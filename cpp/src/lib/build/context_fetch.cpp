@@ -160,13 +160,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     return total;
 }
 
-std::string errno_text(int code) {
-    std::string text = std::strerror(code);
-    if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    return text;
-}
-
 }  // namespace
 
 void download_context(

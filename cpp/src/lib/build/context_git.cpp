@@ -28,13 +28,6 @@ namespace {
 constexpr std::string_view clone_prefix =
     "unable to prepare context: unable to 'git clone' to temporary context directory: ";
 
-std::string errno_text(int code) {
-    std::string text = std::strerror(code);
-    if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    return text;
-}
-
 struct command_result {
     int status = 0;      ///< The wait status.
     std::string output;  ///< stdout and stderr together, as Go's CombinedOutput collects them.

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "dockwright/build/context_source.hpp"
+#include "dockwright/dockerfile/detail/go_text.hpp"
 
 namespace dockwright::detail {
 
@@ -31,6 +32,10 @@ class temp_tree {
   private:
     std::filesystem::path path_;
 };
+
+/// Returns the text of an errno value as Go's syscall.Errno prints it: glibc's text with a
+/// lower-case first letter.
+std::string errno_text(int code);
 
 /// Removes a tree without following symbolic links; errors are ignored.
 void remove_tree_quietly(const std::filesystem::path& path) noexcept;

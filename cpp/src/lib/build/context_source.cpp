@@ -29,40 +29,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using detail::errno_text;
+using detail::go_quote;
+
 constexpr std::string_view prepare_prefix = "unable to prepare context: ";
 constexpr std::string_view default_dockerfile = "Dockerfile";
 constexpr std::size_t archive_header_size = 512;
-
-/// The text of an errno value as Go's syscall.Errno prints it: glibc's text, lower-case first.
-std::string errno_text(int code) {
-    std::string text = std::strerror(code);
-    if (!text.empty())
-        text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-    return text;
-}
-
-/// Quotes a string as Go's %q verb does for the characters paths and URLs contain.
-std::string go_quote(std::string_view text) {
-    std::string quoted = "\"";
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            quoted += '\\';
-            quoted += c;
-        } else if (c == '\n') {
-            quoted += "\\n";
-        } else if (c == '\t') {
-            quoted += "\\t";
-        } else if (byte < 0x20 || byte == 0x7f) {
-            char escaped[5];
-            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
-            quoted += escaped;
-        } else {
-            quoted += c;
-        }
-    }
-    return quoted + "\"";
-}
 
 /// Makes a path absolute and cleans it lexically, as Go's filepath.Abs does.
 fs::path go_abs(const fs::path& path) {
