@@ -377,6 +377,18 @@ def test_multi_stage_target_and_build_arg(images: ExampleImages) -> None:
     )
 
 
+def test_rebuild_uses_cache(images: ExampleImages) -> None:
+    image_id = images.build(STATIC_APP)
+    context = str(EXAMPLES / "static-app")
+    output = run([cli(), "build", "-t", "example/static-app:again", context], env=images.env)
+    # Every step after FROM comes from the cache, so the image and its ID are the same.
+    assert output.count(" ---> Using cache\n") == 8
+    assert output.endswith(
+        f"Successfully built {image_id[7:19]}\nSuccessfully tagged example/static-app:again\n"
+    )
+    assert dockwright.Store(images.root).get("example/static-app:again").id == image_id
+
+
 @pytest.mark.slow
 def test_debian_service_config(images: ExampleImages) -> None:
     config = images.config(DEBIAN_SERVICE)
