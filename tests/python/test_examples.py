@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -498,6 +499,28 @@ def test_runs_in_podman(images: ExampleImages, podman: Callable[..., str], case:
         "run", "--rm", "--network", "none", *RUN_LIMITS, *case.options, image_id, *case.args
     )
     assert output == case.expected
+
+
+def test_static_app_health_and_stop(images: ExampleImages, podman: Callable[..., str]) -> None:
+    image_id = images.build(STATIC_APP)
+    podman("load", "-q", "-i", str(images.archive(STATIC_APP)))
+    name = "dockwright-static-app-health"
+    podman("run", "-d", "--name", name, "--network", "none", *RUN_LIMITS, image_id)
+    try:
+        # The HEALTHCHECK command fails until httpd listens, so it is retried for 5 seconds.
+        for _ in range(50):
+            try:
+                podman("healthcheck", "run", name)
+                break
+            except AssertionError:
+                time.sleep(0.1)
+        assert podman("inspect", "--format", "{{.State.Health.Status}}", name) == "healthy\n"
+        podman("stop", "--time", "10", name)
+        # 143 is SIGTERM handled by the server script; 137 would mean podman had to SIGKILL it.
+        assert podman("inspect", "--format", "{{.State.ExitCode}}", name) == "143\n"
+        assert podman("logs", name) == "serving /srv/www on port 8080\n"
+    finally:
+        podman("rm", "--force", name)
 
 
 @pytest.mark.parametrize("case", RUNS)
