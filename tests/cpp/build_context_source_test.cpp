@@ -1,9 +1,12 @@
 // Build contexts: local directories, stdin, git and http(s) URLs, and hostile archives.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -996,6 +999,90 @@ TEST_CASE("git ignores GIT_DIR of the caller", "[context][git]") {
     ::unsetenv("GIT_DIR");
     CHECK(failure.empty());
     CHECK_FALSE(fs::exists(dir / "callers/.git/FETCH_HEAD"));
+}
+
+TEST_CASE("git context from git@ with insteadOf", "[context][git]") {
+    scratch_dir dir;
+    const fs::path bare = make_repository(dir);
+    // git rewrites the scp-like address to the local repository, so no SSH server is needed.
+    ::setenv("GIT_CONFIG_COUNT", "1", 1);
+    ::setenv("GIT_CONFIG_KEY_0", ("url.file://" + dir.path().string() + "/.insteadOf").c_str(), 1);
+    ::setenv("GIT_CONFIG_VALUE_0", "git@example.invalid:", 1);
+    std::string text;
+    std::string failure;
+    try {
+        const prepared_context context =
+            prepare_context(request_for("git@example.invalid:repo.git#master:app", dir));
+        text = context.dockerfile_text();
+    } catch (const std::exception& error) {
+        failure = error.what();
+    }
+    ::unsetenv("GIT_CONFIG_COUNT");
+    ::unsetenv("GIT_CONFIG_KEY_0");
+    ::unsetenv("GIT_CONFIG_VALUE_0");
+    CHECK(failure.empty());
+    CHECK(text == "FROM scratch\nCOPY main.c /\n");
+}
+
+TEST_CASE("git context over git:// from git daemon", "[context][git]") {
+    scratch_dir dir;
+    make_repository(dir);
+    // Ask the kernel for a free port, then hand it to git daemon.
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(probe >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    const int port = ntohs(address.sin_port);
+    ::close(probe);
+
+    std::vector<std::string> words{"git",
+                                   "daemon",
+                                   "--reuseaddr",
+                                   "--export-all",
+                                   "--listen=127.0.0.1",
+                                   "--port=" + std::to_string(port),
+                                   "--base-path=" + dir.path().string(),
+                                   dir.path().string()};
+    std::vector<char*> argv;
+    for (auto& word : words)
+        argv.push_back(word.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t daemon = -1;
+    const int spawned = ::posix_spawnp(&daemon, "git", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(spawned == 0);
+    bool ready = false;
+    for (int attempt = 0; attempt < 100 && !ready; ++attempt) {
+        const int client = ::socket(AF_INET, SOCK_STREAM, 0);
+        ready = ::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        ::close(client);
+        if (!ready) ::usleep(50000);
+    }
+
+    std::string hello;
+    std::string failure;
+    if (ready) {
+        try {
+            const prepared_context context = prepare_context(
+                request_for("git://127.0.0.1:" + std::to_string(port) + "/repo.git#v1", dir));
+            hello = dockwright::test::read_file(context.directory() / "hello");
+        } catch (const std::exception& error) {
+            failure = error.what();
+        }
+    }
+    ::kill(daemon, SIGTERM);
+    int status = 0;
+    ::waitpid(daemon, &status, 0);
+    REQUIRE(ready);
+    CHECK(failure.empty());
+    CHECK(hello == "hello from git\n");
 }
 
 TEST_CASE("git context uses HEAD without master", "[context][git]") {
