@@ -24,6 +24,7 @@ from store_support import cli, run_cli
 ORACLE = (shared_path() or Path("/nonexistent")) / "oracle"
 CASES = sorted(p.name for p in (ORACLE / "cases").iterdir()) if ORACLE.is_dir() else []
 STEP = re.compile(rb"Step \d+/\d+ : [^\n]*")
+BUILDKIT_CASES = [n for n in CASES if (ORACLE / "cases" / n / "expected-buildkit" / "config.json").exists()]
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,44 @@ def test_oracle_case(name: str, oracle_store: Path, tmp_path: Path) -> None:
     assert STEP.findall(log) == STEP.findall((expected / "build.log").read_bytes()), shlex.join(
         args
     )
+
+
+@pytest.mark.parametrize("name", BUILDKIT_CASES)
+def test_oracle_case_buildkit_history(name: str, oracle_store: Path, tmp_path: Path) -> None:
+    """`--history-style buildkit` writes the config BuildKit wrote for the case.
+
+    Only the config is compared: BuildKit's runtime differs from the classic one in ways that
+    show in layers (no supplementary primary group, the Dockerfile kept in the context).
+    """
+    case = ORACLE / "cases" / name
+    context = tmp_path / "context"
+    stage(name, context)
+    contextdir = (case / "contextdir").read_text().strip() if (case / "contextdir").exists() else "."
+    tag = f"orc-bk-{name}"
+    args = ["build", "--history-style", "buildkit", "--no-cache", "-t", tag]
+    result = subprocess.run(
+        [str(Path(cli()).absolute()), *args, *case_args(case), contextdir],
+        cwd=context,
+        env={"DOCKWRIGHT_ROOT": str(oracle_store), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr).decode(errors="replace")
+    archive = tmp_path / "image.tar"
+    run_cli(oracle_store, "save", "-o", str(archive), tag)
+    out = tmp_path / "out"
+    subprocess.run(
+        [sys.executable, str(ORACLE / "tools" / "extract.py"), str(archive), str(out)],
+        check=True,
+        capture_output=True,
+    )
+    compare = subprocess.run(
+        [
+            sys.executable,
+            str(ORACLE / "compare.py"),
+            str(case / "expected-buildkit" / "config.json"),
+            str(out / "config.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert compare.returncode == 0, compare.stdout + compare.stderr

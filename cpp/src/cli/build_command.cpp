@@ -64,6 +64,7 @@ struct build_settings {
     bool reproducible = false;
     bool explain_cache = false;
     bool classic = false;
+    std::string history_style = "classic";
 };
 
 /// Raised by the Ctrl-C handler; the running RUN watches it.
@@ -284,6 +285,12 @@ int run_build(const build_settings& settings) {
     build_options options;
     options.classic = settings.classic;
     options.no_cache = settings.no_cache;
+    if (settings.history_style == "buildkit") {
+        options.history = history_style::buildkit;
+    } else if (settings.history_style != "classic") {
+        throw invalid_value_error("history-style", settings.history_style,
+                                  "use classic or buildkit");
+    }
     options.context = context.directory();
     options.target = settings.target;
     options.build_args = build_arg_values(settings.build_args);
@@ -400,6 +407,9 @@ void add_build_command(CLI::App& app) {
     c->add_flag("--classic", s->classic,
                 "Docker 20.10's classic builder to the letter: its syntax, rejections and "
                 "error texts");
+    c->add_option("--history-style", s->history_style,
+                  "The config and history to write: classic (docker build's classic builder) "
+                  "or buildkit (BuildKit's minimal config and `# buildkit` history)");
     c->callback([s] {
         const int status = run_build(*s);
         if (status != 0) throw CLI::RuntimeError(status);

@@ -10,6 +10,14 @@
 
 namespace dockwright {
 
+/// Which builder's configuration and history a build writes.
+enum class history_style {
+    /// Docker's classic builder: container_config, `/bin/sh -c #(nop) ` commands.
+    classic,
+    /// BuildKit: a minimal config, `RUN ... # buildkit` entries, no container_config.
+    buildkit,
+};
+
 /// Settings of a build or an evaluation.
 struct build_options {
     /// `--build-arg K=V`; a missing value (`--build-arg K`) takes K from the environment in
@@ -19,6 +27,8 @@ struct build_options {
     std::string target;
     /// `--label k=v`: each becomes a LABEL step appended to the target stage, sorted by key.
     std::map<std::string, std::string> labels;
+    /// `--history-style`.
+    history_style history = history_style::classic;
     /// `--no-cache`: never reuse an image from the build cache.
     bool no_cache = false;
     /// Docker 20.10's classic builder to the letter: its syntax, rejections and error texts.

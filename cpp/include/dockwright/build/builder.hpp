@@ -36,6 +36,12 @@ class builder {
     /// build_step_error for a failing step, and expansion_error for a bad word.
     build_result build(dockerfile file) {
         lexer_ = shell_lexer(shell_lexer_options{file.escape, !options_.classic});
+        bk_ = options_.history == history_style::buildkit;
+        if (bk_) {
+            // BuildKit puts --label values into the config without history entries.
+            bk_labels_ = std::move(options_.labels);
+            options_.labels.clear();
+        }
         const std::size_t label_steps = prepare_stages(file, options_);
         global_ = build_args(options_.build_args);
         total_ = count_steps(file);
@@ -44,6 +50,7 @@ class builder {
         done_ = &result;
         for (const arg_instruction& meta : file.meta_args)
             dispatch_meta_arg(meta);
+        total_stages_ = file.stages.size();
         for (std::size_t i = 0; i < file.stages.size(); ++i) {
             const std::size_t plain = i + 1 == file.stages.size()
                                           ? file.stages[i].instructions.size() - label_steps
@@ -99,6 +106,7 @@ class builder {
             dispatch(state, inst, out, i < plain);
         }
         global_.merge_referenced(state.args);
+        if (bk_) finish_buildkit_stage(state, out, done.stages.size() + 1 == total_stages_);
         out.image_id = state.image_id;
         out.config = state.current;
         emit(sink_, event(build_event_kind::stage_finished,
@@ -134,6 +142,10 @@ class builder {
             state.current = image{};
             state.current.architecture = options_.architecture;
             state.current.os = options_.os;
+            if (bk_) {
+                state.current.config.emplace();
+                state.current.config->working_dir = "/";
+            }
         }
         emit(sink_, event(build_event_kind::base, [&](build_event& e) {
                  e.step = step_;
@@ -186,31 +198,47 @@ class builder {
                 comment = dispatch_maintainer(state, inst);
             } else if constexpr (std::is_same_v<Inst, cmd_instruction>) {
                 comment = dispatch_cmd(state, inst);
+                if (bk_) state.run_config.args_escaped = true;
             } else if constexpr (std::is_same_v<Inst, entrypoint_instruction>) {
                 comment = dispatch_entrypoint(state, inst);
             } else if constexpr (std::is_same_v<Inst, user_instruction>) {
                 comment = dispatch_user(state, inst, words);
             } else if constexpr (std::is_same_v<Inst, expose_instruction>) {
-                comment = dispatch_expose(state, inst, words);
+                if (bk_) {
+                    // BuildKit's history lists the ports of this instruction alone.
+                    stage_state alone = state;
+                    alone.run_config.exposed_ports.reset();
+                    dispatch_expose(alone, inst, words);
+                    comment = buildkit_expose({}, alone.run_config.exposed_ports);
+                    dispatch_expose(state, inst, words);
+                } else {
+                    comment = dispatch_expose(state, inst, words);
+                }
             } else if constexpr (std::is_same_v<Inst, volume_instruction>) {
                 comment = dispatch_volume(state, inst, words);
             } else if constexpr (std::is_same_v<Inst, stopsignal_instruction>) {
                 comment = dispatch_stopsignal(state, inst, words);
             } else if constexpr (std::is_same_v<Inst, healthcheck_instruction>) {
+                // BuildKit replaces the whole healthcheck instead of inheriting unset fields.
+                if (bk_) state.run_config.healthcheck.reset();
                 comment = dispatch_healthcheck(state, inst);
             } else if constexpr (std::is_same_v<Inst, shell_instruction>) {
                 comment = dispatch_shell(state, inst);
             } else if constexpr (std::is_same_v<Inst, onbuild_instruction>) {
                 comment = dispatch_onbuild(state, inst);
+                if (bk_) return;  // BuildKit records ONBUILD in the config only
             } else {
                 static_assert(std::is_same_v<Inst, arg_instruction>);
                 comment = dispatch_arg(state, inst, words);
+                for (const arg_definition& arg : inst.arguments)
+                    state.declared.push_back(words.word(arg.name));
             }
             commit_metadata(state, comment, {keyword, inst.start_line});
         }
     }
 
     void commit_metadata(stage_state& state, const std::string& comment, step_record record) {
+        bk_text_ = comment;
         config container = state.run_config;
         std::vector<std::string> cmd = state.shell();
         cmd.push_back("#(nop) ");
@@ -239,6 +267,7 @@ class builder {
         config container = state.run_config;
         std::vector<std::string> cmd = state.shell();
         cmd.push_back("#(nop) WORKDIR " + state.run_config.working_dir);
+        bk_text_ = "WORKDIR " + state.run_config.working_dir;
         container.cmd = cmd;
         if (cached(state, container,
                    {"WORKDIR", inst.start_line, true, layer_outcome::state::layer, true})) {
@@ -275,6 +304,7 @@ class builder {
         const std::vector<std::string> args = state.args.filter_allowed(env);
         std::vector<std::string> saved = argv;
         if (!args.empty()) saved = prefix_build_args(state.args, args, argv);
+        bk_text_ = "RUN " + buildkit_run_text(state, argv) + " # buildkit";
         config container = state.run_config;
         container.cmd = saved;
         if (!saved.empty()) container.entrypoint.reset();
@@ -313,7 +343,7 @@ class builder {
                              " is not allowed: dockwright runs every step sandboxed");
         }
         spec.network = inst.network;
-        if (state.run_config.volumes) {
+        if (state.run_config.volumes && !bk_) {
             spec.volumes.assign(state.run_config.volumes->begin(), state.run_config.volumes->end());
         }
         spec.env.insert(spec.env.end(), args.begin(), args.end());
@@ -377,6 +407,10 @@ class builder {
         const std::string comment = name + " " +
                                     (spec.chown.empty() ? "" : "--chown=" + spec.chown) + hash +
                                     " in " + destination + " ";
+        bk_text_ = name;
+        for (const std::string& source : spec.source.paths)
+            bk_text_ += " " + source;
+        bk_text_ += " " + destination + " # buildkit";
         config container = state.run_config;
         std::vector<std::string> cmd = state.shell();
         cmd.push_back("#(nop) " + comment);
@@ -500,6 +534,16 @@ class builder {
         entry.author = state.maintainer;
         entry.created_by = join(container.cmd.value_or(std::vector<std::string>{}));
         entry.empty_layer = layer.kind == layer_outcome::state::empty;
+        if (bk_) {
+            next.container_config = config{};
+            next.container.clear();
+            next.docker_version.clear();
+            entry.created_by = bk_text_;
+            entry.comment = "buildkit.dockerfile.v0";
+            entry.author.clear();
+            // Metadata steps take their time from the layers around them at the stage's end.
+            if (entry.empty_layer) bk_metadata_.push_back(next.history.size());
+        }
         next.history.push_back(entry);
         const digest id = backend_.store_image(next);
         state.current = std::move(next);
@@ -532,6 +576,86 @@ class builder {
         return {options_.dockerfile_name, inst.start_line, inst.end_line};
     }
 
+    /// BuildKit's EXPOSE history text: the ports of this instruction as a Go map.
+    static std::string buildkit_expose(const std::set<std::string>& before,
+                                       const std::optional<std::set<std::string>>& after) {
+        std::string text = "EXPOSE map[";
+        bool first = true;
+        for (const std::string& port : after.value_or(std::set<std::string>{})) {
+            if (before.contains(port)) continue;
+            text += (first ? "" : " ") + port + ":{}";
+            first = false;
+        }
+        return text + "]";
+    }
+
+    /// BuildKit 0.8's RUN history: every ARG declared in the stage so far, in order and
+    /// repeated when declared again, with its current value (empty when it has none).
+    static std::string buildkit_run_text(const stage_state& state,
+                                         const std::vector<std::string>& argv) {
+        const std::map<std::string, std::string> values = state.args.allowed_values();
+        std::vector<std::string> words;
+        for (const std::string& name : state.declared) {
+            const auto found = values.find(name);
+            words.push_back(name + "=" + (found != values.end() ? found->second : ""));
+        }
+        std::string text;
+        if (!words.empty()) text = "|" + std::to_string(words.size()) + " " + join(words) + " ";
+        return text + join(argv);
+    }
+
+    /// Gives metadata history entries the time of the first new layer, or of the layer before
+    /// them, as BuildKit's exporter does; sets the image's time to the last entry's and
+    /// stores the final image of the stage again.
+    void finish_buildkit_stage(stage_state& state, const stage_result& out, bool target) {
+        std::vector<history>& entries = state.current.history;
+        if (!out.steps.empty()) state.current.config = state.run_config;
+        if (target && !bk_labels_.empty()) {
+            config& settings =
+                state.current.config.emplace(state.current.config.value_or(config{}));
+            auto& labels = settings.labels.emplace(
+                settings.labels.value_or(std::map<std::string, std::string>{}));
+            for (const auto& [name, value] : bk_labels_)
+                labels[name] = value;
+        }
+        if (state.image_id || !entries.empty()) {
+            std::set<std::size_t> open(bk_metadata_.begin(), bk_metadata_.end());
+            std::optional<timestamp> created;
+            bool seen_open = false;
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                if (!open.contains(i)) {
+                    created = entries[i].created;
+                    if (seen_open) break;
+                } else {
+                    seen_open = true;
+                }
+            }
+            seen_open = false;
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+                if (!open.contains(i)) {
+                    if (seen_open) created = entries[i].created;
+                } else {
+                    seen_open = true;
+                    if (created) entries[i].created = *created;
+                }
+            }
+            if (!entries.empty()) state.current.created = entries.back().created;
+            if (out.steps.empty() && !target) return;
+            if (out.steps.empty()) {
+                // BuildKit still writes a new image for a bare FROM: the base config with
+                // the PATH it adds.
+                state.current.config.emplace(state.current.config.value_or(config{})).env =
+                    state.run_config.env;
+                state.current.container_config = config{};
+                state.current.container.clear();
+                state.current.docker_version.clear();
+            }
+            state.image_id = backend_.store_image(state.current);
+            state.run_config.image = state.image_id->str();
+        }
+        bk_metadata_.clear();
+    }
+
     B& backend_;
     build_options options_;
     build_event_sink sink_;
@@ -540,6 +664,11 @@ class builder {
     build_args global_;
     int total_ = 0;
     int step_ = 0;
+    bool bk_ = false;
+    std::map<std::string, std::string> bk_labels_;
+    std::string bk_text_;
+    std::vector<std::size_t> bk_metadata_;
+    std::size_t total_stages_ = 0;
     const build_result* done_ = nullptr;
     std::vector<step_record>* stage_steps_ = nullptr;
 };

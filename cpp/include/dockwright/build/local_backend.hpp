@@ -38,6 +38,9 @@ struct local_backend_options {
     /// executor still removes their processes; only their directories stay, under the
     /// store's tmp/, until `dockwright prune`.
     bool keep_failed = false;
+    /// Store configs as BuildKit writes them (to_buildkit_json) and keep empty layers, as
+    /// BuildKit does for a RUN, COPY or WORKDIR that changed nothing.
+    bool buildkit_config = false;
     /// The build context, where `RUN --mount=type=bind` without `from=` takes its source.
     std::filesystem::path context;
     /// Secrets `RUN --mount=type=secret` can mount; they stay out of layers and history.

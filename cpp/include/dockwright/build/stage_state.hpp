@@ -31,6 +31,8 @@ struct stage_state {
     std::string maintainer;          ///< MAINTAINER of this stage (not inherited).
     bool cmd_set = false;            ///< A CMD with arguments ran in this stage.
     build_args args;                 ///< This stage's view of the build args.
+    /// Names of the ARGs declared in this stage, in order, repeated when declared again.
+    std::vector<std::string> declared;
 
     /// The shell for shell-form commands: the config's SHELL or `/bin/sh -c`.
     [[nodiscard]] std::vector<std::string> shell() const {

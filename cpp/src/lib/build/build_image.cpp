@@ -24,6 +24,7 @@ build_outcome build_image(store& images, const build_request& request,
 
     local_backend_options backend_options = request.backend;
     if (backend_options.context.empty()) backend_options.context = options.context;
+    backend_options.buildkit_config = options.history == history_style::buildkit;
     local_backend backend(images, backend_options);
     builder<local_backend> run(backend, options, sink);
     build_outcome outcome{digest::sha256_of(""), run.build(std::move(file))};

@@ -15,6 +15,7 @@
 #include <dockwright/core/error.hpp>
 #include <dockwright/exec/container.hpp>
 #include <dockwright/exec/exec_error.hpp>
+#include <dockwright/image/buildkit_json.hpp>
 #include <dockwright/image/image.hpp>
 #include <dockwright/layer/layer_writer.hpp>
 #include <fstream>
@@ -842,6 +843,15 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
         state_->options.cancel);
     record.full_copy = result.rootfs == exec::rootfs_kind::copy;
     if (!record.full_copy) remove_mount_points(record, spec);
+    if (!record.full_copy && state_->options.buildkit_config && result.succeeded()) {
+        // BuildKit's runc leaves its mount points in the layer: /etc is always touched (for
+        // hosts and resolv.conf), /dev, /proc and /sys appear when the image lacks them.
+        upper_writer writer(record);
+        writer.ensure_directory("etc", 0755, {});
+        for (const char* name : {"dev", "proc", "sys"}) {
+            if (!writer.view().lookup(name)) writer.ensure_directory(name, 0755, {});
+        }
+    }
     if (result.cancelled) throw error("the build was cancelled during RUN " + plan.argv.back());
     if (result.succeeded() && !record.full_copy) {
         // The classic builder mounts a fresh volume on every VOLUME path, so writes there are
@@ -1001,7 +1011,7 @@ layer_outcome local_backend::commit_layer(const std::string& container_id) {
                                        : layer::write_overlay_layer(record.upper(), blob, options);
     // Docker's image commit treats a diff without entries (the 1024-byte empty tar) as no
     // layer at all: nothing is appended to rootfs and the history says empty_layer.
-    if (info.diff_id == empty_tar_digest()) {
+    if (info.diff_id == empty_tar_digest() && !state_->options.buildkit_config) {
         state_->last_committed = container_id;
         return {layer_outcome::state::empty, std::nullopt, std::nullopt};
     }
@@ -1029,7 +1039,7 @@ void local_backend::remove_container(const std::string& container_id) {
 
 digest local_backend::store_image(const image& value) {
     image_commit request;
-    request.config = to_json(value);
+    request.config = state_->options.buildkit_config ? to_buildkit_json(value) : to_json(value);
     if (!value.config || value.config->image.empty()) {
         request.parent.reset();
     } else {
