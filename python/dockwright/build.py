@@ -300,8 +300,8 @@ def build(
     20.10's classic builder to the letter. ``store`` is a :class:`Store` or its root, the
     default store when None. ``reproducible`` fixes times and container IDs, so equal inputs
     give equal image IDs; ``source_date_epoch`` (else $SOURCE_DATE_EPOCH) sets the time and
-    implies it. ``secrets`` maps an ID to a host file that RUN steps see at
-    ``/run/secrets/<id>``.
+    implies it. ``secrets`` maps an ID to a host file, which a
+    ``RUN --mount=type=secret,id=<id>`` sees at ``/run/secrets/<id>``.
 
     ``on_event`` receives each :mod:`dockwright.events` event as it happens, on the calling
     thread; an exception it raises stops the build and propagates. The GIL is released while
