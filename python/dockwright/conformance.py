@@ -84,23 +84,31 @@ class Mismatch:
     actual: Any
 
     def describe(self) -> str:
-        """Return the mismatch as text: both values, or a line diff for longer values."""
-        expected = _dump(self.expected).splitlines()
-        actual = _dump(self.actual).splitlines()
-        if len(expected) <= 1 and len(actual) <= 1:
+        """Return the mismatch as text.
+
+        Two lists or two mappings get a line diff with an item or a key per line; other values
+        are shown on a line each, as JSON.
+        """
+        both_lists = isinstance(self.expected, list) and isinstance(self.actual, list)
+        both_dicts = isinstance(self.expected, dict) and isinstance(self.actual, dict)
+        if not (both_lists or both_dicts):
             return (
                 f"{self.path}:\n"
-                f"  expected: {expected[0] if expected else ''}\n"
-                f"  actual:   {actual[0] if actual else ''}"
+                f"  expected: {json.dumps(self.expected, ensure_ascii=False)}\n"
+                f"  actual:   {json.dumps(self.actual, ensure_ascii=False)}"
             )
-        lines = [line for line in difflib.ndiff(expected, actual) if not line.startswith("? ")]
+        lines = [
+            line
+            for line in difflib.ndiff(_item_lines(self.expected), _item_lines(self.actual))
+            if not line.startswith("? ")
+        ]
         return f"{self.path}: (- expected, + actual)\n" + "\n".join(f"  {line}" for line in lines)
 
 
-def _dump(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False)
+def _item_lines(value: list[Any] | dict[str, Any]) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{key}: {json.dumps(item, ensure_ascii=False)}" for key, item in value.items()]
+    return [json.dumps(item, ensure_ascii=False) for item in value]
 
 
 @dataclass(frozen=True)
