@@ -548,6 +548,54 @@ class Bench:
 
 
 # ---------------------------------------------------------------------- report
+def build_facts(cli: Path) -> dict[str, str]:
+    """Return the source commit and compiler flags of the dockwright program CLI.
+
+    A program in a CMake build folder is traced to its source folder through CMakeCache.txt;
+    the commit is that folder's COMMIT file (a source tree unpacked from `git archive`),
+    else what `git describe` reports there.
+    """
+    facts = {"source": "", "commit": "unknown", "build_type": "", "flags": ""}
+    cache = cli.parent / "CMakeCache.txt"
+    if not cache.exists():
+        return facts
+    values = {}
+    for line in cache.read_text(errors="replace").splitlines():
+        name, _, value = line.partition("=")
+        values[name.split(":")[0]] = value
+    source = Path(values.get("CMAKE_HOME_DIRECTORY", ""))
+    build_type = values.get("CMAKE_BUILD_TYPE", "")
+    facts["source"] = str(source)
+    facts["build_type"] = build_type
+    facts["flags"] = values.get(f"CMAKE_CXX_FLAGS_{build_type.upper()}", "")
+    if (source / "COMMIT").exists():
+        facts["commit"] = (source / "COMMIT").read_text().strip()
+    elif source.is_dir():
+        git = run_quiet(["git", "-C", str(source), "describe", "--always", "--dirty"])
+        facts["commit"] = git.stdout.strip() or "unknown"
+    return facts
+
+
+def create_files_probe(work: Path, count: int = 2000) -> float:
+    """Time creating COUNT files of 2 KiB in WORK, a rough gauge of the disk's state.
+
+    File creation dominates COPY of many small files and RUN steps that write files, and its
+    cost on a shared virtual disk changes a lot from minute to minute.
+    """
+    folder = work / "create-probe"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    payload = b"x" * 2048
+    start = time.monotonic()
+    for index in range(count):
+        fd = os.open(folder / f"f{index}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, payload)
+        os.close(fd)
+    seconds = time.monotonic() - start
+    shutil.rmtree(folder, ignore_errors=True)
+    return round(seconds, 3)
+
+
 def machine_facts() -> dict[str, Any]:
     """Facts about this machine that matter for the figures."""
     cpu = ""
@@ -626,7 +674,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"kernel {machine['kernel']}. Load average (1, 5, 15 min) at the start "
         f"{report['load_start']}, at the end {report['load_end']}.",
         "",
-        f"dockwright program: `{report['dockwright']}`, built from commit {report['commit']}. "
+        f"dockwright program: `{report['dockwright']}`, commit {report['build']['commit']}, "
+        f"{report['build']['build_type']} build (`{report['build']['flags']}`). "
+        f"Creating 2000 files of 2 KiB took {report['create_files_start_s']} s at the start "
+        f"and {report['create_files_end_s']} s at the end. "
         f"Each cell: {report['warmup']} untimed warm-up build, then the timed builds.",
         "",
         "| builder | version | state |",
@@ -781,9 +832,8 @@ def main() -> int:
         "load_start": [round(x, 2) for x in os.getloadavg()],
         "machine": machine_facts(),
         "dockwright": str(bench.cli),
-        "commit": run_quiet(
-            ["git", "-C", str(REPO), "describe", "--always", "--dirty"]
-        ).stdout.strip(),
+        "build": build_facts(bench.cli),
+        "create_files_start_s": create_files_probe(bench.work),
         "runs": args.runs,
         "warmup": args.warmup,
         "peer_order": args.peers,
@@ -808,6 +858,7 @@ def main() -> int:
         bench.stop_dockerd()
     report["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     report["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["create_files_end_s"] = create_files_probe(bench.work)
     report["verdicts"] = verdicts(report)
     (out_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "results.md").write_text(markdown(report))
