@@ -4,9 +4,11 @@ The base images come from scripts/make-base in a temporary store (DOCKWRIGHT_ROO
 image's config and history are checked. Then the image is written with `dockwright save`
 and loaded into podman, whose storage is a temporary folder so that the user's podman
 images are untouched, and into docker when an engine listens on /var/run/docker.sock. Each
-runtime runs it and its exact output is checked. The debian-service example is marked slow:
-its first build runs debootstrap (about a minute) and every build runs apt-get against the
-Debian mirror.
+runtime runs it and its exact output is checked. Where a docker engine runs, each example
+is also built by Docker's classic builder, whose config and history must equal ours.
+
+The debian-service example is marked slow: its first build runs debootstrap (about a
+minute) and every build runs apt-get against the Debian mirror.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -483,8 +486,17 @@ def docker() -> Callable[..., str]:
     if probe.returncode != 0:
         pytest.skip(f"docker: the engine on {DOCKER_SOCKET} does not respond: {probe.stderr}")
 
-    def docker(*args: str) -> str:
-        return run([binary, *args])
+    def docker(*args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [binary, *args],
+            input=stdin,
+            env=dict(os.environ, DOCKER_BUILDKIT="0"),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 0, f"docker {' '.join(args)} failed:\n{result.stderr}"
+        return result.stdout
 
     return docker
 
@@ -534,3 +546,121 @@ def test_runs_in_docker(images: ExampleImages, docker: Callable[..., str], case:
         assert output == case.expected
     finally:
         subprocess.run(["docker", "rmi", "--force", image_id], capture_output=True, timeout=60)
+
+
+BASE_REFERENCES = {"busybox": "busybox:local", "debian": "debian:bookworm-minbase"}
+
+
+class DockerClassicBuilds:
+    """Builds the examples with Docker's classic builder on the bases that dockwright used.
+
+    The engine may be shared, so every image gets a name under a prefix of this process's own
+    and the bases are loaded under such names too: loading an archive tagged busybox:local
+    would take that tag away from whoever else uses the engine.
+    """
+
+    def __init__(self, docker: Callable[..., str], images: ExampleImages) -> None:
+        self.docker = docker
+        self.images = images
+        self.prefix = f"dockwright-examples-{os.getpid()}"
+        self.references: list[str] = []
+
+    def base(self, kind: str) -> str:
+        """Load the dockwright base image into docker under a unique name and return it."""
+        reference = f"{self.prefix}/{kind}:base"
+        if reference not in self.references:
+            self.images.make_base(kind)
+            env = self.images.env
+            run([cli(), "tag", BASE_REFERENCES[kind], reference], env=env)
+            archive = self.images.root.parent / f"docker-base-{kind}.tar"
+            run([cli(), "save", "-o", str(archive), reference], env=env)
+            self.docker("load", "-q", "-i", str(archive))
+            self.references.append(reference)
+        return reference
+
+    def config(self, build: Build) -> dict[str, Any]:
+        """Build the example with DOCKER_BUILDKIT=0 and return its image config document."""
+        base = self.base(build.base)
+        dockerfile = (EXAMPLES / build.example / "Dockerfile").read_text()
+        dockerfile = dockerfile.replace(f"FROM {BASE_REFERENCES[build.base]}", f"FROM {base}")
+        tag = f"{self.prefix}/{build.example}:{build.variant}"
+        context = str(EXAMPLES / build.example)
+        options = [*build.options]
+        if "ARG BASE=" in dockerfile:
+            options += ["--build-arg", f"BASE={base}"]
+        output = self.docker("build", "-t", tag, *options, "-f", "-", context, stdin=dockerfile)
+        self.references.append(tag)
+        self.references.extend(step_images(output))
+        archive = self.images.root.parent / f"docker-{build.example}-{build.variant}.tar"
+        self.docker("save", "-o", str(archive), tag)
+        with tarfile.open(archive) as saved:
+            manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+            document: dict[str, Any] = json.load(
+                saved.extractfile(manifest[0]["Config"])  # type: ignore[arg-type]
+            )
+        return document
+
+    def remove_all(self) -> None:
+        """Remove the images this object made, newest first.
+
+        Without --force, docker keeps an image that another reference or a child still uses.
+        """
+        for reference in reversed(self.references):
+            subprocess.run(["docker", "rmi", reference], capture_output=True, timeout=120)
+
+
+def step_images(output: str) -> list[str]:
+    """Return the image IDs that a classic build printed for its steps, except the bases.
+
+    Each stage's last image stays in the engine untagged when it is not the target, so the
+    IDs are the only handle to remove them.
+    """
+    ids = []
+    from_step = False
+    for line in output.splitlines():
+        if line.startswith("Step "):
+            from_step = " : FROM " in line
+        elif (match := re.fullmatch(r" ---> ([0-9a-f]{12})", line)) and not from_step:
+            ids.append(match.group(1))
+    return ids
+
+
+@pytest.fixture(scope="module")
+def docker_classic(
+    docker: Callable[..., str], images: ExampleImages
+) -> Iterator[DockerClassicBuilds]:
+    """Docker's classic builds of the examples, removed from the engine afterwards."""
+    builds = DockerClassicBuilds(docker, images)
+    yield builds
+    builds.remove_all()
+
+
+def build_record(config: dict[str, Any]) -> dict[str, Any]:
+    """Return what a build writes deterministically: the config without its parent image ID,
+    and each history entry's created_by, comment and empty_layer."""
+    runtime_config = {key: value for key, value in config["config"].items() if key != "Image"}
+    history = [
+        (entry.get("created_by"), entry.get("comment"), entry.get("empty_layer", False))
+        for entry in config["history"]
+    ]
+    return {"config": runtime_config, "history": history, "os": config["os"]}
+
+
+CLASSIC_BUILDS = [
+    pytest.param(HELLO, id="hello"),
+    pytest.param(STATIC_APP, id="static-app"),
+    pytest.param(MULTI_STAGE, id="multi-stage"),
+    pytest.param(MULTI_STAGE_BUILD_STAGE, id="multi-stage-target"),
+    pytest.param(DEBIAN_SERVICE, id="debian-service", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("build", CLASSIC_BUILDS)
+def test_matches_docker_classic_build(
+    images: ExampleImages, docker_classic: DockerClassicBuilds, build: Build
+) -> None:
+    ours = build_record(images.config(build))
+    theirs = build_record(docker_classic.config(build))
+    assert ours["config"] == theirs["config"]
+    assert ours["history"] == theirs["history"]
+    assert ours["os"] == theirs["os"]
