@@ -594,10 +594,11 @@ class DockerClassicBuilds:
         archive = self.images.root.parent / f"docker-{build.example}-{build.variant}.tar"
         self.docker("save", "-o", str(archive), tag)
         with tarfile.open(archive) as saved:
-            manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
-            document: dict[str, Any] = json.load(
-                saved.extractfile(manifest[0]["Config"])  # type: ignore[arg-type]
-            )
+            manifest = saved.extractfile("manifest.json")
+            assert manifest is not None
+            config = saved.extractfile(json.load(manifest)[0]["Config"])
+            assert config is not None
+            document: dict[str, Any] = json.load(config)
         return document
 
     def remove_all(self) -> None:
