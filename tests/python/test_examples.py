@@ -393,6 +393,18 @@ def test_rebuild_uses_cache(images: ExampleImages) -> None:
     assert dockwright.Store(images.root).get("example/static-app:again").id == image_id
 
 
+def test_examples_build_script(tmp_path: Path) -> None:
+    require_build_command()
+    env = dict(os.environ, DOCKWRIGHT_ROOT=str(tmp_path / "store"), DOCKWRIGHT_CLI=cli())
+    output = run([str(EXAMPLES / "build"), "multi-stage", "--build-arg", "VERSION=3.1"], env=env)
+    assert "\ninventory 3.1: 6 lines\n" in output  # printed by the test stage's RUN
+    assert "\nSuccessfully tagged example/multi-stage:latest\n" in output
+    assert "\nIMAGE          CREATED" in output  # the history table
+    inspect = json.loads(output[output.index("\n[\n") :])
+    assert inspect[0]["RepoTags"] == ["example/multi-stage:latest"]
+    assert inspect[0]["Config"]["Entrypoint"] == ["/usr/local/bin/inventory"]
+
+
 @pytest.mark.slow
 def test_debian_service_config(images: ExampleImages) -> None:
     config = images.config(DEBIAN_SERVICE)
