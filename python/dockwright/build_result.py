@@ -121,8 +121,12 @@ class BuildResult:
         return self.store.get(self.id)
 
     def to_records(self) -> list[dict[str, Any]]:
-        """Return the steps as dicts with the :class:`BuildStep` field names."""
-        return [dataclasses.asdict(step) for step in self.steps]
+        """Return the steps as dicts of the :class:`BuildStep` fields plus ``keyword``."""
+        records = []
+        for step in self.steps:
+            fields = dataclasses.asdict(step)
+            records.append({"number": fields.pop("number"), "keyword": step.keyword, **fields})
+        return records
 
     def to_pandas(self) -> Any:
         """Return the steps as a pandas DataFrame indexed by step number.

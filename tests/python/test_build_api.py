@@ -348,6 +348,7 @@ def test_steps_to_pandas(build: BuildFunction, busybox_base: dockwright.ImageRec
     assert list(frame.index) == [1, 2, 3, 4]
     assert list(frame["line"]) == [1, 2, 3, 4]
     assert frame.loc[4, "output"] == ["out", "err"]
+    assert list(frame["keyword"]) == ["FROM", "ENV", "COPY", "RUN"]
     assert "cache_hit" in frame.columns
 
 
