@@ -19,7 +19,7 @@ if [ -z "$get" ]; then
   # and stops it.
   httpd -f -p "$port" -h . &
   server=$!
-  trap 'kill "$server"; wait "$server"; exit 0' TERM INT
+  trap 'kill "$server"; wait "$server" || true; exit 0' TERM INT
   wait "$server"
   exit
 fi
