@@ -374,3 +374,27 @@ def test_example_hello_builds(build: BuildFunction, busybox_base: dockwright.Ima
     assert result.image.config is not None
     assert result.image.config.cmd == ["/app/hello.sh"]
     assert len(result.steps) == 10
+
+
+def test_python_doc_examples(busybox_base: dockwright.ImageRecord) -> None:
+    import doctest
+    import os
+    import re
+
+    text = (REPO / "docs" / "python.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) >= 6
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    namespace: dict[str, object] = {}
+    previous = Path.cwd()
+    os.chdir(REPO)
+    try:
+        for number, block in enumerate(blocks):
+            test = parser.get_doctest(block, namespace, f"python.md block {number}", "python.md", 0)
+            # The blocks form one session, so each one keeps the names of the blocks before it.
+            runner.run(test, clear_globs=False)
+            namespace = test.globs
+    finally:
+        os.chdir(previous)
+    assert runner.failures == 0

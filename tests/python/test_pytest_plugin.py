@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -39,6 +40,14 @@ def test_fixtures_build_into_store(pytester: pytest.Pytester) -> None:
     )
     outcome = pytester.runpytest("-p", "no:cacheprovider")
     outcome.assert_outcomes(passed=1)
+
+
+def test_doc_example_passes(pytester: pytest.Pytester) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "pytest.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 1
+    pytester.makepyfile(test_doc_example=blocks[0])
+    pytester.runpytest().assert_outcomes(passed=2)
 
 
 def test_passing_case_is_one_item(pytester: pytest.Pytester) -> None:
