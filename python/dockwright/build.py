@@ -293,8 +293,8 @@ def build(
     """Build ``context`` into ``store`` and tag the result, as ``dockwright build`` does.
 
     ``context`` is a directory, a git URL or an http(s) URL. ``dockerfile`` is the ``-f`` of
-    ``docker build``: for a directory context it is relative to the current directory, for
-    the other forms to the context root; it defaults to ``Dockerfile`` in the context.
+    ``docker build`` and defaults to ``Dockerfile`` in the context. For a directory context it
+    is relative to the current directory, for the other forms to the context root.
     ``tags``, ``build_args``, ``target``, ``labels``, ``no_cache`` and ``network`` (``host``,
     ``default`` or ``none``) are the options of ``docker build``; ``classic`` follows Docker
     20.10's classic builder to the letter. ``store`` is a :class:`Store` or its root, the

@@ -1,4 +1,4 @@
-"""What :func:`dockwright.build` returns: the image, its ID and a record per step."""
+"""The result of :func:`dockwright.build`: the image, its ID and a record per step."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class BuildStep:
     ``instruction`` is the text as written in the Dockerfile and ``line`` its first line.
     ``stage`` is the index of the stage the step belongs to, None for an ARG before the first
     FROM. ``cache_hit`` is None when the step did not probe the build cache (FROM, ARG before
-    FROM, every step with ``no_cache``), else whether it hit; ``cache_reason`` says why.
+    FROM, every step with ``no_cache``), else whether it hit. ``cache_reason`` gives the reason.
     ``duration`` is in seconds. ``image_id`` is the image the step committed (for FROM, the
     base image; None for ``scratch``). ``layer_digest`` (the diff ID) and ``layer_size``
     (bytes of the uncompressed tar) are set for steps that made a layer, cache hits included.

@@ -41,7 +41,7 @@ __all__ = [
     "write_busybox_rootfs",
 ]
 
-#: Where Debian's busybox-static package installs busybox.
+#: Path of the static busybox that Debian's busybox-static package installs.
 BUSYBOX = Path("/bin/busybox")
 #: The reference cases name their busybox base by.
 BUSYBOX_REFERENCE = "busybox:local"
@@ -86,8 +86,8 @@ class Mismatch:
     def describe(self) -> str:
         """Return the mismatch as text.
 
-        Two lists or two mappings get a line diff with an item or a key per line; other values
-        are shown on a line each, as JSON.
+        Two lists or two mappings get a line diff with an item or a key per line. Other values
+        are shown as JSON on a line each.
         """
         both_lists = isinstance(self.expected, list) and isinstance(self.actual, list)
         both_dicts = isinstance(self.expected, dict) and isinstance(self.actual, dict)
@@ -125,7 +125,7 @@ class Case:
 
 @dataclass
 class CaseOutcome:
-    """What :func:`run_case` found: the mismatches, and the build result or its error."""
+    """The result of :func:`run_case`: the mismatches, and the build result or its error."""
 
     case: Case
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -243,14 +243,14 @@ def _compare_fields(
 
 def _check_history(expected: list[Any], actual: list[dict[str, Any]]) -> list[Mismatch]:
     keys = {key for entry in expected if isinstance(entry, dict) for key in entry}
-    shown = [
+    actual_fields = [
         {key: entry.get(key, _HISTORY_DEFAULTS.get(key, "")) for key in sorted(keys)}
         for entry in actual
     ]
     if len(expected) != len(actual):
-        return [Mismatch("history", expected, shown)]
+        return [Mismatch("history", expected, actual_fields)]
     mismatches = []
-    for index, (want, got) in enumerate(zip(expected, shown, strict=True)):
+    for index, (want, got) in enumerate(zip(expected, actual_fields, strict=True)):
         mismatches.extend(_compare_fields(f"history[{index}]", want, got))
     return mismatches
 
@@ -352,8 +352,8 @@ def busybox_problem(busybox: str | os.PathLike[str] = BUSYBOX) -> str | None:
     """Return why ``busybox`` cannot make a base image, or None when it can.
 
     An image without a C library needs a statically linked x86-64 busybox, as Debian's
-    busybox-static package installs at /bin/busybox; the dynamically linked one of the busybox
-    package cannot run there.
+    busybox-static package installs at /bin/busybox. The dynamically linked busybox of the
+    busybox package cannot run there.
     """
     path = Path(busybox)
     if not path.is_file() or not os.access(path, os.X_OK):
@@ -369,7 +369,7 @@ def busybox_problem(busybox: str | os.PathLike[str] = BUSYBOX) -> str | None:
         )
         binary.seek(program_headers)
         table = binary.read(entry_size * count)
-    interpreter = 3  # PT_INTERP: the program asks for a dynamic loader
+    interpreter = 3  # PT_INTERP names the dynamic loader a program needs
     for index in range(count):
         if struct.unpack_from("<I", table, index * entry_size)[0] == interpreter:
             return f"{path} is dynamically linked: install Debian's busybox-static package"

@@ -92,7 +92,7 @@ class StepFinished:
     """A step committed ``image_id``.
 
     ``layer_digest`` (the diff ID) and ``layer_size`` (bytes of the uncompressed layer tar) are
-    set when the step made a layer; both are None for config-only steps and cache hits.
+    set when the step made a layer. Both are None for config-only steps and cache hits.
     ``duration`` is in seconds, measured from :class:`StepStarted`.
     """
 

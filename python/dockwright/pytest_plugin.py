@@ -134,7 +134,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class ExpectFile(pytest.File):
-    """An ``expect.yaml``; it holds one item, named after its folder."""
+    """An ``expect.yaml`` file, which contains one item named after its folder."""
 
     def collect(self) -> Iterator[ExpectItem]:
         """Yield the case's item."""

@@ -89,8 +89,8 @@ extern "C" void on_build_interrupt(int /*signal*/) {
 }
 
 /// Routes SIGINT to `token` for its lifetime, when `take` is set, and restores the previous
-/// handler afterwards. Python's own handler only runs between bytecodes, which never happens
-/// while the build holds the thread, so without this Ctrl-C would wait for the build to end.
+/// handler afterwards. Python's own handler only runs between bytecodes, and no bytecode runs
+/// while the build runs on the thread, so without this Ctrl-C would wait for the build to end.
 class interrupt_guard {
   public:
     interrupt_guard(exec::cancel_token& token, bool take) {
