@@ -379,3 +379,40 @@ def test_interrupt_cancels_and_cleans_up(store_root: Path, tmp_path: Path) -> No
     assert not [p for p in (store_root / "tmp").iterdir() if p.name.startswith("build-")]
     verify = run(store_root, "store", "verify", check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_add_url_downloads_with_mode_0600(store_root: Path, tmp_path: Path) -> None:
+    served = tmp_path / "www"
+    served.mkdir()
+    (served / "remote.txt").write_text("remote file\n")
+    (served / "pkg.tar.gz").write_bytes(gzip.compress(b"not extracted"))
+    server = subprocess.Popen(
+        ["python3", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=served,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().split("port ")[1].split(" ")[0]
+        url = f"http://127.0.0.1:{port}"
+        ctx = context(
+            tmp_path,
+            f"FROM base:test\nADD {url}/remote.txt /r/\nADD {url}/pkg.tar.gz /named.tgz\n"
+            "RUN stat -c '%a %s' /r/remote.txt /named.tgz > /modes\n",
+        )
+        out = tmp_path / "out"
+        run(store_root, "build", "--classic", "-o", str(out), "-t", "addurl", str(ctx))
+        missing = context(tmp_path / "m", f"FROM base:test\nADD {url}/nope.txt /n\n")
+        failed = run(store_root, "build", str(missing), check=False)
+    finally:
+        server.kill()
+        server.wait()
+    assert (out / "modes").read_text().splitlines()[0] == "600 12"
+    assert (out / "named.tgz").read_bytes() == (served / "pkg.tar.gz").read_bytes()
+    history = [h["created_by"] for h in image_config(store_root, "addurl")["history"]]  # type: ignore[index]
+    assert history[-3].startswith("/bin/sh -c #(nop) ADD file:")
+    assert history[-3].endswith(" in /r/ ")
+    assert failed.returncode == 1
+    assert f"failed to GET {url}/nope.txt with status 404" in failed.stderr

@@ -16,6 +16,7 @@
 #include <dockwright/build/context_hash.hpp>
 #include <dockwright/build/stage_state.hpp>
 #include <dockwright/build/step_support.hpp>
+#include <dockwright/build/url_source.hpp>
 
 namespace dockwright {
 
@@ -401,7 +402,7 @@ class builder {
             check_copy_destination(inst, name, spec.source.paths.size(), destination);
         } else {
             spec.context_sources = context_sources(inst, name, spec.source.paths, destination);
-            spec.context = &*context_;
+            spec.context = context_ ? &*context_ : nullptr;
             hash = combined_source_hash(spec.context_sources);
         }
         const std::string comment = name + " " +
@@ -440,8 +441,15 @@ class builder {
                                                   const std::string& destination) {
         std::vector<copy_source_info> infos;
         try {
-            if (!context_) throw error("missing build context");
+            if (!context_ && !std::is_same_v<Inst, add_instruction>) {
+                throw error("missing build context");
+            }
             for (const std::string& source : sources) {
+                if (std::is_same_v<Inst, add_instruction> && is_url_source(source)) {
+                    infos.push_back(downloaded(source));
+                    continue;
+                }
+                if (!context_) throw error("missing build context");
                 for (copy_source_info& info : context_->resolve(source))
                     infos.push_back(info);
             }
@@ -453,6 +461,19 @@ class builder {
         }
         check_copy_destination(inst, name, infos.size(), destination);
         return infos;
+    }
+
+    /// Downloads an ADD URL once per build; the file is hashed as the engine hashes it.
+    copy_source_info downloaded(const std::string& url) {
+        auto found = downloads_.find(url);
+        if (found == downloads_.end()) {
+            downloaded_source fetched =
+                download_source(url, std::filesystem::temp_directory_path());
+            found = downloads_.emplace(url, std::move(fetched)).first;
+        }
+        copy_source_info info = tree_source_info(found->second.dir, found->second.filename);
+        info.root = found->second.dir;
+        return info;
     }
 
     template <class Inst>
@@ -668,6 +689,18 @@ class builder {
     std::map<std::string, std::string> bk_labels_;
     std::string bk_text_;
     std::vector<std::size_t> bk_metadata_;
+    /// ADD URLs downloaded during this build, removed with the builder.
+    struct download_dirs : std::map<std::string, downloaded_source> {
+        download_dirs() = default;
+        download_dirs(const download_dirs&) = delete;
+        download_dirs& operator=(const download_dirs&) = delete;
+        ~download_dirs() {
+            for (const auto& [url, source] : *this) {
+                std::error_code ignored;
+                std::filesystem::remove_all(source.dir, ignored);
+            }
+        }
+    } downloads_;
     std::size_t total_stages_ = 0;
     const build_result* done_ = nullptr;
     std::vector<step_record>* stage_steps_ = nullptr;

@@ -19,6 +19,9 @@ struct copy_source_info {
     /// name names the copy.
     std::string name;
     bool directory = false;
+    /// Where the source lives when not in the context (a downloaded ADD URL); empty for the
+    /// context root.
+    std::filesystem::path root;
 };
 
 /// A build context as the classic builder sees it after the CLI sent it: the files not

@@ -246,7 +246,7 @@ copy_source_info build_context_index::info_for(const std::string& path) const {
     }
     const bool whole = resolved.empty() || resolved == ".";
     if (!whole && !entries_[by_path_.at(resolved)].directory) {
-        return {resolved, "file:" + entry_hash(resolved), path, false};
+        return {resolved, "file:" + entry_hash(resolved), path, false, {}};
     }
     std::vector<std::string> hashes;
     const std::string prefix = whole ? std::string() : resolved + "/";
@@ -257,7 +257,7 @@ copy_source_info build_context_index::info_for(const std::string& path) const {
     std::string joined;
     for (std::size_t i = 0; i < hashes.size(); ++i)
         joined += (i ? "," : "") + hashes[i];
-    return {whole ? "." : resolved, "dir:" + sha256_hex(joined), path, true};
+    return {whole ? "." : resolved, "dir:" + sha256_hex(joined), path, true, {}};
 }
 
 std::vector<std::string> build_context_index::entries_below(const std::string& path) const {
@@ -277,7 +277,7 @@ copy_source_info tree_source_info(const fs::path& root, const std::string& path)
                     ": file does not exist");
     }
     if (!S_ISDIR(info.st_mode)) {
-        return {path, "file:" + tarsum_entry(top, path, true), path, false};
+        return {path, "file:" + tarsum_entry(top, path, true), path, false, {}};
     }
     std::vector<std::string> hashes;
     std::vector<std::pair<fs::path, std::string>> pending{{top, path}};
@@ -299,7 +299,7 @@ copy_source_info tree_source_info(const fs::path& root, const std::string& path)
     std::string joined;
     for (std::size_t i = 0; i < hashes.size(); ++i)
         joined += (i ? "," : "") + hashes[i];
-    return {path, "dir:" + sha256_hex(joined), path, true};
+    return {path, "dir:" + sha256_hex(joined), path, true, {}};
 }
 
 std::vector<copy_source_info> build_context_index::resolve(std::string_view source) const {

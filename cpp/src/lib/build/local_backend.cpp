@@ -890,10 +890,12 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
     std::vector<source_item> items;
     std::vector<std::string> from_image_entries;
     fs::path image_root;
-    if (spec.context) {
+    if (!spec.source.image_id) {
         for (const copy_source_info& info : spec.context_sources) {
-            items.push_back({spec.context->root(), info.path == "." ? "" : info.path, info.name,
-                             info.directory});
+            const fs::path root = !info.root.empty() ? info.root
+                                  : spec.context     ? spec.context->root()
+                                                     : fs::path();
+            items.push_back({root, info.path == "." ? "" : info.path, info.name, info.directory});
         }
     } else if (spec.source.image_id) {
         if (!state_->layers_of(spec.source.image_id).empty()) {
@@ -967,7 +969,9 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
         }
         struct stat info {};
         if (::stat(source_host.c_str(), &info) != 0) fail("cannot stat", source_host, errno);
-        if (spec.extract_archives && S_ISREG(info.st_mode) && is_archive(source_host)) {
+        // Remote files are never extracted, as in Docker.
+        const bool remote = item.root != (spec.context ? spec.context->root() : fs::path());
+        if (spec.extract_archives && !remote && S_ISREG(info.st_mode) && is_archive(source_host)) {
             extract_archive(source_host, dest_rel, writer);
             continue;
         }
