@@ -411,7 +411,7 @@ def test_add_url_downloads_with_mode_0600(store_root: Path, tmp_path: Path) -> N
         server.wait()
     assert (out / "modes").read_text().splitlines()[0] == "600 12"
     assert (out / "named.tgz").read_bytes() == (served / "pkg.tar.gz").read_bytes()
-    history = [h["created_by"] for h in image_config(store_root, "addurl")["history"]]  # type: ignore[index]
+    history = [h.get("created_by", "") for h in image_config(store_root, "addurl")["history"]]  # type: ignore[index, union-attr]
     assert history[-3].startswith("/bin/sh -c #(nop) ADD file:")
     assert history[-3].endswith(" in /r/ ")
     assert failed.returncode == 1
