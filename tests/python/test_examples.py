@@ -198,6 +198,26 @@ def test_make_base_busybox_twice(tmp_path: Path) -> None:
     assert dockwright.Store(tmp_path / "other").get("busybox:local").diff_ids == [diff_id]
 
 
+def test_make_base_replaces_changed_config(tmp_path: Path) -> None:
+    store = dockwright.Store(tmp_path / "store")
+    assert make_base(tmp_path / "store", "busybox").returncode == 0
+    (diff_id,) = store.get("busybox:local").diff_ids
+    # The same layer imported with another CMD is not the base that make-base makes.
+    archive = tmp_path / "busybox.tar"
+    store.save("busybox:local", archive)
+    with tarfile.open(archive) as saved:
+        manifest = saved.extractfile("manifest.json")
+        assert manifest is not None
+        (layer_name,) = json.load(manifest)[0]["Layers"]
+        saved.extract(layer_name, tmp_path / "unpacked")
+    store.import_rootfs(tmp_path / "unpacked" / layer_name, "busybox:local", ['CMD ["ls"]'])
+    result = make_base(tmp_path / "store", "busybox")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"make-base: imported busybox:local (layer {diff_id})\n"
+    config = json.loads(store.get("busybox:local").config_bytes())
+    assert config["config"]["Cmd"] == ["sh"]
+
+
 def test_make_base_busybox_image(tmp_path: Path) -> None:
     result = make_base(tmp_path, "busybox")
     assert result.returncode == 0, result.stderr
