@@ -58,7 +58,7 @@ TEST_CASE("user missing group is Docker's error") {
 
 TEST_CASE("user without passwd file") {
     CHECK(resolve_user("", "", "") == exec_user{0, 0, {0}, "/"});
-    CHECK(resolve_user("12:34", "", "") == exec_user{12, 34, {}, "/"});
+    CHECK(resolve_user("12:34", "", "") == exec_user{12, 34, {34}, "/"});
 }
 
 TEST_CASE("ulimit soft and hard") {

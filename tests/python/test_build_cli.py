@@ -416,3 +416,28 @@ def test_add_url_downloads_with_mode_0600(store_root: Path, tmp_path: Path) -> N
     assert history[-3].endswith(" in /r/ ")
     assert failed.returncode == 1
     assert f"failed to GET {url}/nope.txt with status 404" in failed.stderr
+
+
+def test_from_pulls_a_missing_base_from_its_registry(store_root: Path, tmp_path: Path) -> None:
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed (Debian package docker-registry)")
+    from registry_support import Registry
+
+    registry = Registry(tmp_path / "registry")
+    try:
+        name = f"{registry.host}/base/test:1"
+        run(store_root, "tag", "base:test", name)
+        run(store_root, "push", name)
+        fresh = tmp_path / "fresh"
+        ctx = context(tmp_path, f"FROM {name}\nRUN echo pulled > /p\n")
+        built = run(fresh, "build", "-t", "pulled", str(ctx))
+        assert f"Pulling {name}" in built.stdout
+        assert run(fresh, "inspect", name).returncode == 0
+        again = run(fresh, "build", "--pull", "--no-cache", str(ctx))
+        assert f"Pulling {name}" in again.stdout
+        missing = context(tmp_path / "m", f"FROM {registry.host}/no/such:1\n")
+        failed = run(fresh, "build", str(missing), check=False)
+    finally:
+        registry.stop()
+    assert failed.returncode == 1
+    assert f"{registry.host}/no/such" in failed.stderr

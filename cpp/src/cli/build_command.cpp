@@ -324,6 +324,8 @@ int run_build(const build_settings& settings) {
     build.options = options;
     build.backend = backend_options;
     build.tags = tags;
+    build.pull = settings.pull ? build_request::pull_policy::always
+                               : build_request::pull_policy::missing;
     build.on_parser_warnings = [&](const std::string& text) { renderer.parser_warnings(text); };
     std::optional<build_outcome> outcome;
     try {

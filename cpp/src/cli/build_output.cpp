@@ -108,6 +108,9 @@ void build_renderer::on(const build_event& event) {
         case build_event_kind::base:
             line(" ---> " + (event.image_id ? short_hex(*event.image_id) : std::string()));
             break;
+        case build_event_kind::pulling:
+            line("Pulling " + event.text);
+            break;
         case build_event_kind::triggers:
             line("# Executing " + std::to_string(event.count) + " build trigger" +
                  (event.count == 1 ? "" : "s"));

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <dockwright/registry/client.hpp>
 #include <dockwright/registry/oci_layout.hpp>
+#include <dockwright/registry/store_pull.hpp>
 #include <dockwright/store/archive.hpp>
 #include <dockwright/store/store.hpp>
 #include <filesystem>
@@ -151,15 +152,11 @@ void run_pull(const std::string& name, const transfer_settings& settings,
         std::cout << "Digest: " << result.manifest_digest << '\n';
         return;
     }
-    // NOTE: until the store implements blob_sink itself, a pull goes through a temporary OCI
-    // layout that load_archive() then checks and records, so blobs are written twice and the
-    // store's own blobs are not used to skip downloads.
     store target(store::default_root());
-    temp_dir layout(target.make_temp_dir("pull-"));
-    oci_layout_sink sink(layout.path(), ref.tag() ? ref.str() : std::string());
-    const pull_result result = client.pull(ref, sink, options);
+    const store_pull_result pulled = pull_to_store(target, ref, client, options);
     printer->finish();
-    const auto loaded = load_archive(target, layout.path());
+    const pull_result& result = pulled.transfer;
+    const auto& loaded = pulled.loaded;
     std::cout << "Digest: " << result.manifest_digest << '\n';
     for (const auto& image : loaded) {
         if (image.references.empty()) std::cout << "Image ID: " << image.id << '\n';

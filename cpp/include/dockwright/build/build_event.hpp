@@ -14,6 +14,7 @@ namespace dockwright {
 enum class build_event_kind : std::uint8_t {
     step_started,    ///< `Step N/M : <instruction>`.
     base,            ///< FROM resolved its base (`image_id`, empty for scratch).
+    pulling,         ///< A base image is being pulled from its registry (`text`: the name).
     triggers,        ///< A base image's ONBUILD triggers are about to run (`count`).
     container,       ///< A container was created for the step (`container_id`).
     output,          ///< One line of a RUN step's output (`text`, `is_stderr`).

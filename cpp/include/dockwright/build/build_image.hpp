@@ -5,6 +5,7 @@
 #include <dockwright/build/build_options.hpp>
 #include <dockwright/build/build_result.hpp>
 #include <dockwright/build/local_backend.hpp>
+#include <dockwright/registry/client.hpp>
 #include <dockwright/store/reference.hpp>
 #include <dockwright/store/store.hpp>
 #include <string>
@@ -19,6 +20,12 @@ struct build_request {
     local_backend_options backend;
     /// References pointed at the target image once the build succeeded.
     std::vector<reference> tags;
+    /// When a base image is fetched from its registry: only when it is not in the store
+    /// (Docker's behaviour), for every FROM (`--pull`), or never.
+    enum class pull_policy { missing, always, never };
+    pull_policy pull = pull_policy::missing;
+    /// How registries are reached for those pulls (credentials from the Docker config).
+    registry::registry_options registry;
     /// Called with the parser's warnings, formatted as Docker prints them, before step 1.
     std::function<void(const std::string&)> on_parser_warnings;
 };

@@ -131,7 +131,12 @@ class builder {
             state.image_id = earlier->image_id;
             state.current = earlier->config;
         } else if (name != "scratch") {
-            std::optional<base_image> base = backend_.lookup_image(name);
+            std::optional<base_image> base;
+            try {
+                base = backend_.lookup_image(name);
+            } catch (const error& e) {
+                step_failure(from, "FROM", e.what());
+            }
             if (!base) {
                 step_failure(from, "FROM",
                              "pull access denied for " + name +
@@ -492,7 +497,12 @@ class builder {
         if (const stage_result* stage = find_stage(current_result_view(), from, true)) {
             if (stage->image_id) return *stage->image_id;
         }
-        std::optional<base_image> found = backend_.lookup_image(from);
+        std::optional<base_image> found;
+        try {
+            found = backend_.lookup_image(from);
+        } catch (const error& e) {
+            step_failure(inst, name, "invalid from flag value " + from + ": " + e.what());
+        }
         if (!found) {
             step_failure(inst, name,
                          "invalid from flag value " + from + ": pull access denied for " + from +

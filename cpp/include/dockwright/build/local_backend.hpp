@@ -7,6 +7,7 @@
 #include <dockwright/exec/run_spec.hpp>
 #include <dockwright/store/store.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,11 @@ struct local_backend_options {
     /// Store configs as BuildKit writes them (to_buildkit_json) and keep empty layers, as
     /// BuildKit does for a RUN, COPY or WORKDIR that changed nothing.
     bool buildkit_config = false;
+    /// Pulls a base image into the store and returns its ID; nothing (no function) when
+    /// images must already be local. Called for a FROM or `--from` image that is not local,
+    /// and for every one when `pull_always` is set (`docker build --pull`).
+    std::function<digest(const std::string& reference)> pull;
+    bool pull_always = false;
     /// The build context, where `RUN --mount=type=bind` without `from=` takes its source.
     std::filesystem::path context;
     /// Secrets `RUN --mount=type=secret` can mount; they stay out of layers and history.

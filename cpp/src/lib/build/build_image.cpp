@@ -2,6 +2,8 @@
 #include <dockwright/build/build_image.hpp>
 #include <dockwright/build/builder.hpp>
 #include <dockwright/dockerfile/parser.hpp>
+#include <dockwright/registry/store_pull.hpp>
+#include <memory>
 
 namespace dockwright {
 
@@ -25,6 +27,24 @@ build_outcome build_image(store& images, const build_request& request,
     local_backend_options backend_options = request.backend;
     if (backend_options.context.empty()) backend_options.context = options.context;
     backend_options.buildkit_config = options.history == history_style::buildkit;
+    std::unique_ptr<registry::registry_client> client;
+    if (request.pull != build_request::pull_policy::never) {
+        backend_options.pull_always = request.pull == build_request::pull_policy::always;
+        backend_options.pull = [&](const std::string& name) {
+            if (!client) client = std::make_unique<registry::registry_client>(request.registry);
+            const reference ref = reference::parse_tagged(name);
+            if (sink) {
+                build_event e;
+                e.kind = build_event_kind::pulling;
+                e.text = ref.familiar();
+                sink(e);
+            }
+            const registry::store_pull_result pulled =
+                registry::pull_to_store(images, ref, *client);
+            if (pulled.loaded.empty()) throw error("the pull of " + name + " recorded no image");
+            return pulled.loaded.front().id;
+        };
+    }
     local_backend backend(images, backend_options);
     builder<local_backend> run(backend, options, sink);
     build_outcome outcome{digest::sha256_of(""), run.build(std::move(file))};

@@ -607,10 +607,19 @@ local_backend::~local_backend() {
 
 std::optional<base_image> local_backend::lookup_image(const std::string& reference) {
     std::optional<image_record> record;
+    const auto& pull = state_->options.pull;
     try {
+        if (pull && state_->options.pull_always && !reference.starts_with("sha256:")) {
+            const digest id = pull(reference);
+            return base_image{id, state_->images.config(id)};
+        }
         record = state_->images.find(reference);
     } catch (const invalid_value_error&) {
         return std::nullopt;
+    }
+    if (!record && pull && !reference.starts_with("sha256:")) {
+        const digest id = pull(reference);
+        return base_image{id, state_->images.config(id)};
     }
     if (!record) return std::nullopt;
     return base_image{record->id, state_->images.config(record->id)};

@@ -113,7 +113,10 @@ exec_user resolve_user(std::string_view spec, std::string_view passwd_text,
         user.uid = static_cast<uid_t>(*uid_arg);
     }
 
-    if (group_arg.empty() && matched_name.empty()) return user;
+    if (group_arg.empty() && matched_name.empty()) {
+        user.groups = {user.gid};
+        return user;
+    }
 
     std::vector<gid_t> found;
     for_each_entry(group_text, [&](const std::vector<std::string_view>& fields) {

@@ -1,0 +1,24 @@
+// Pulling an image from a registry into the local store.
+#pragma once
+
+#include <dockwright/registry/client.hpp>
+#include <dockwright/store/archive.hpp>
+#include <dockwright/store/store.hpp>
+#include <vector>
+
+namespace dockwright::registry {
+
+/// What pull_to_store() did: the transfer and the images the store recorded.
+struct store_pull_result {
+    pull_result transfer;
+    std::vector<loaded_image> loaded;
+};
+
+/// Pulls `ref` with `client` and records it in `target` under `ref`'s tag (or by ID for a
+/// digest reference). The blobs pass through a temporary OCI layout under the store's tmp/
+/// that load_archive() checks before anything becomes visible. Throws registry_error and
+/// store_error.
+store_pull_result pull_to_store(store& target, const reference& ref, registry_client& client,
+                                const pull_options& options = {});
+
+}  // namespace dockwright::registry
