@@ -38,7 +38,7 @@ DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 DEBIAN_BASE_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     / "dockwright"
-    / "debian-bookworm-minbase-r1.tar"
+    / "debian-bookworm-minbase-r3.tar"
 )
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 
