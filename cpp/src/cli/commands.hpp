@@ -7,6 +7,8 @@ namespace dockwright::cli {
 
 /// `dockwright build`: docker build's command line on the local backend.
 void add_build_command(CLI::App& app);
+/// `dockwright version`: the version and the build.
+void add_version_command(CLI::App& app);
 /// `dockwright config`: reads an image config, prints its ID, history and config.
 void add_config_command(CLI::App& app);
 /// `dockwright digest`: computes the SHA-256 digest of files and the chain ID of diff IDs.

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     dockwright::cli::add_image_commands(app);
     dockwright::cli::add_archive_commands(app);
     dockwright::cli::add_registry_commands(app);
+    dockwright::cli::add_version_command(app);
 
     try {
         app.parse(argc, argv);
