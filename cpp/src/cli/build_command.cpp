@@ -364,7 +364,7 @@ void add_build_command(CLI::App& app) {
         ->allow_extra_args(false);
     c->add_flag("-q,--quiet", s->quiet, "Print only the image ID when the build succeeds");
     c->add_flag("--no-cache", s->no_cache, "Do not use the build cache");
-    c->add_option("--rm", s->remove,
+    c->add_flag("--rm", s->remove,
                   "Remove intermediate containers after a successful build (default true)");
     c->add_flag("--force-rm", s->force_remove, "Always remove intermediate containers");
     c->add_flag("--pull", s->pull, "Always attempt to pull a newer version of the base images");
