@@ -34,7 +34,6 @@ def parse_dockerfile(
 
 # --- image value types and digests (dockwright.image) ---
 
-
 class Digest:
     def __init__(self, text: str) -> None: ...
     @staticmethod
@@ -163,9 +162,7 @@ class RootFS:
     def diff_ids(self) -> list[Digest]: ...
     @diff_ids.setter
     def diff_ids(self, value: Iterable[str | Digest]) -> None: ...
-    def __init__(
-        self, *, type: str = ..., diff_ids: Iterable[str | Digest] = ...
-    ) -> None: ...
+    def __init__(self, *, type: str = ..., diff_ids: Iterable[str | Digest] = ...) -> None: ...
     @staticmethod
     def from_json(data: bytes | str) -> RootFS: ...
     def to_json(self) -> bytes: ...
@@ -265,7 +262,6 @@ class Image:
 
 # --- the evaluator (dockwright.build) ---
 
-
 class StepRecord:
     @property
     def instruction(self) -> str: ...
@@ -347,7 +343,9 @@ def _build(
     labels: dict[str, str],
     no_cache: bool,
     classic: bool,
+    history_style: str,
     network: str,
+    pull: str,
     reproducible: bool,
     source_date_epoch: int | None,
     secrets: list[tuple[str, str]],

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from dockwright import _core
 from dockwright._core import Evaluation, Image, StageEvaluation, StepRecord, _evaluate
@@ -283,7 +284,9 @@ def build(
     labels: Mapping[str, str] | None = None,
     no_cache: bool = False,
     classic: bool = False,
+    history_style: Literal["classic", "buildkit"] = "classic",
     network: str = "host",
+    pull: Literal["missing", "always", "never"] = "missing",
     store: Store | str | os.PathLike[str] | None = None,
     on_event: Callable[[BuildEvent], object] | None = None,
     reproducible: bool = False,
@@ -296,11 +299,16 @@ def build(
     ``docker build`` and defaults to ``Dockerfile`` in the context. For a directory context it
     is relative to the current directory, for the other forms to the context root.
     ``tags``, ``build_args``, ``target``, ``labels``, ``no_cache`` and ``network`` (``host``,
-    ``default`` or ``none``) are the options of ``docker build``; ``classic`` follows Docker
-    20.10's classic builder to the letter. ``store`` is a :class:`Store` or its root, the
-    default store when None. ``reproducible`` fixes times and container IDs, so equal inputs
-    give equal image IDs; ``source_date_epoch`` (else $SOURCE_DATE_EPOCH) sets the time and
-    implies it. ``secrets`` maps an ID to a host file, which a
+    ``default`` or ``none``) are the options of ``docker build``. ``classic`` follows Docker
+    20.10's classic builder to the letter. ``history_style="buildkit"`` writes the config and
+    history BuildKit writes (no container_config, ``RUN ... # buildkit`` entries). ``store``
+    is a :class:`Store` or its root, the default store when None.
+
+    ``pull`` selects when a base image is fetched from its registry: when it is not in the
+    store (``missing``, Docker's default), for every FROM (``always``, ``docker build
+    --pull``) or ``never``. ``reproducible`` fixes times and container IDs, so equal inputs
+    give equal image IDs. ``source_date_epoch`` (else $SOURCE_DATE_EPOCH) sets the time and
+    implies ``reproducible``. ``secrets`` maps an ID to a host file, which a
     ``RUN --mount=type=secret,id=<id>`` sees at ``/run/secrets/<id>``.
 
     ``on_event`` receives each :mod:`dockwright.events` event as it happens, on the calling
@@ -325,7 +333,9 @@ def build(
         dict(labels or {}),
         no_cache,
         classic,
+        history_style,
         network,
+        pull,
         reproducible,
         _source_date_epoch(source_date_epoch),
         [(name, os.fspath(path)) for name, path in (secrets or {}).items()],

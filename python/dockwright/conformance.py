@@ -57,7 +57,9 @@ _BUILD_KEYS = {
     "labels",
     "no_cache",
     "classic",
+    "history_style",
     "network",
+    "pull",
     "reproducible",
     "source_date_epoch",
 }
@@ -328,10 +330,13 @@ def _check_error(case: Case, error: BuildError) -> list[Mismatch]:
 def run_case(case: Case, store: Store) -> CaseOutcome:
     """Build ``case`` into ``store`` and compare the outcome with its expectations.
 
-    The bases the case names must already be in ``store`` (see :func:`import_busybox`).
+    The bases the case names must already be in ``store`` (see :func:`import_busybox`). Base
+    images are not pulled unless the case sets ``pull`` under ``build``.
     """
     options = dict(case.build_options)
     dockerfile = options.pop("dockerfile", None)
+    # A case reaches a registry only when it asks to, so a mistyped base fails fast offline.
+    options.setdefault("pull", "never")
     outcome = CaseOutcome(case)
     try:
         outcome.result = build(

@@ -2,9 +2,10 @@
 
 Each event is a small frozen dataclass. ``step`` is Docker's step number (the ``N`` of
 ``Step N/M``) of the step the event belongs to. Events arrive in the order Docker prints the
-corresponding lines: :class:`StepStarted`, then :class:`BaseResolved` for a FROM, or
-:class:`CacheChecked` and, on a miss, :class:`ContainerCreated`, :class:`OutputLine` for each
-line a RUN writes, and :class:`StepFinished`. :class:`StageFinished` closes each stage.
+corresponding lines. Each step begins with :class:`StepStarted`. A FROM continues with
+:class:`BasePulling` when its base is pulled, then :class:`BaseResolved`. Other steps continue
+with :class:`CacheChecked` and, on a miss, :class:`ContainerCreated`, an :class:`OutputLine`
+for each line a RUN writes, and :class:`StepFinished`. :class:`StageFinished` closes a stage.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "BasePulling",
     "BaseResolved",
     "BuildEvent",
     "BuildWarning",
@@ -44,6 +46,14 @@ class BaseResolved:
 
     step: int
     image_id: str | None
+
+
+@dataclass(frozen=True)
+class BasePulling:
+    """A base image is not in the store (or the build pulls every base) and is being pulled."""
+
+    step: int
+    reference: str
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,7 @@ class StageFinished:
 
 BuildEvent = (
     StepStarted
+    | BasePulling
     | BaseResolved
     | TriggersStarted
     | ContainerCreated
@@ -141,6 +152,8 @@ def event_from_dict(data: dict[str, Any]) -> BuildEvent:
         return StepStarted(step, data["total"], data["instruction"], data["line"])
     if kind == "base":
         return BaseResolved(step, data["image_id"])
+    if kind == "pulling":
+        return BasePulling(step, data["text"])
     if kind == "triggers":
         return TriggersStarted(step, data["count"])
     if kind == "container":

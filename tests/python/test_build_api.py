@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import subprocess
 import sys
 import textwrap
@@ -199,7 +200,7 @@ def test_missing_context_raises_build_error(build: BuildFunction, tmp_path: Path
 
 def test_missing_base_names_reference(build: BuildFunction) -> None:
     with pytest.raises(dockwright.BuildError) as caught:
-        build({"Dockerfile": "FROM nothing-here:1\n"})
+        build({"Dockerfile": "FROM nothing-here:1\n"}, pull="never")
     assert caught.value.docker_message == (
         "pull access denied for nothing-here:1, repository does not exist or may require "
         "'docker login'"
@@ -339,6 +340,29 @@ def test_secret_stays_out_of_layer(
 def test_invalid_network_raises(build: BuildFunction, busybox_base: dockwright.ImageRecord) -> None:
     with pytest.raises(dockwright.InvalidValueError, match="invalid network 'bridge0'"):
         build(SMALL, network="bridge0")
+
+
+def test_buildkit_history_style(build: BuildFunction, busybox_base: dockwright.ImageRecord) -> None:
+    result = build(SMALL, history_style="buildkit")
+    document = json.loads(result.record().config_bytes())
+    assert "container_config" not in document
+    assert document["history"][-1]["created_by"] == (
+        "RUN /bin/sh -c echo out; echo err >&2; echo x > /ran # buildkit"
+    )
+
+
+def test_invalid_history_style_raises(
+    build: BuildFunction, busybox_base: dockwright.ImageRecord
+) -> None:
+    with pytest.raises(dockwright.InvalidValueError, match="invalid history style 'moby'"):
+        build(SMALL, history_style="moby")  # type: ignore[arg-type]
+
+
+def test_invalid_pull_policy_raises(
+    build: BuildFunction, busybox_base: dockwright.ImageRecord
+) -> None:
+    with pytest.raises(dockwright.InvalidValueError, match="invalid pull policy 'sometimes'"):
+        build(SMALL, pull="sometimes")  # type: ignore[arg-type]
 
 
 def test_steps_to_pandas(build: BuildFunction, busybox_base: dockwright.ImageRecord) -> None:

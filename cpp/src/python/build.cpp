@@ -127,6 +127,8 @@ const char* kind_name(build_event_kind kind) {
             return "step_started";
         case build_event_kind::base:
             return "base";
+        case build_event_kind::pulling:
+            return "pulling";
         case build_event_kind::triggers:
             return "triggers";
         case build_event_kind::container:
@@ -239,6 +241,13 @@ exec::network_mode network_of(const std::string& name) {
     throw invalid_value_error("network", name, "use 'host', 'default' or 'none'");
 }
 
+build_request::pull_policy pull_policy_of(const std::string& name) {
+    if (name == "missing") return build_request::pull_policy::missing;
+    if (name == "always") return build_request::pull_policy::always;
+    if (name == "never") return build_request::pull_policy::never;
+    throw invalid_value_error("pull policy", name, "use 'missing', 'always' or 'never'");
+}
+
 /// The inputs of _build besides the store and the callback, as Python passes them.
 struct python_build_request {
     std::string location;
@@ -249,7 +258,9 @@ struct python_build_request {
     std::map<std::string, std::string> labels;
     bool no_cache = false;
     bool classic = false;
+    std::string history_style = "classic";
     std::string network = "host";
+    std::string pull = "missing";
     bool reproducible = false;
     std::optional<std::int64_t> source_date_epoch;
     std::vector<std::pair<std::string, std::string>> secrets;
@@ -263,12 +274,18 @@ build_request native_request(const python_build_request& in) {
     out.options.labels = in.labels;
     out.options.no_cache = in.no_cache;
     out.options.classic = in.classic;
+    if (in.history_style == "buildkit") {
+        out.options.history = history_style::buildkit;
+    } else if (in.history_style != "classic") {
+        throw invalid_value_error("history style", in.history_style, "use 'classic' or 'buildkit'");
+    }
     if (in.source_date_epoch) {
         out.options.created = timestamp::from_unix(*in.source_date_epoch, 0);
     } else if (in.reproducible) {
         out.options.created = timestamp::from_unix(0, 0);
     }
     out.backend.network = network_of(in.network);
+    out.pull = pull_policy_of(in.pull);
     out.backend.reproducible = in.reproducible || in.source_date_epoch.has_value();
     for (const auto& [id, source] : in.secrets)
         out.backend.secrets.push_back(build_secret{id, source});
@@ -408,30 +425,33 @@ void register_build(py::module_& m) {
            const std::vector<std::string>& tags,
            const std::map<std::string, std::string>& build_args, const std::string& target,
            const std::map<std::string, std::string>& labels, bool no_cache, bool classic,
-           const std::string& network, bool reproducible,
-           std::optional<std::int64_t> source_date_epoch,
+           const std::string& history_style, const std::string& network, const std::string& pull,
+           bool reproducible, std::optional<std::int64_t> source_date_epoch,
            const std::vector<std::pair<std::string, std::string>>& secrets, bool take_sigint,
            const py::function& on_event) {
-            const python_build_request request{location,
-                                               dockerfile,
-                                               tags,
-                                               build_args,
-                                               target,
-                                               labels,
-                                               no_cache,
-                                               classic,
-                                               network,
-                                               reproducible,
-                                               source_date_epoch,
-                                               secrets,
-                                               take_sigint};
+            python_build_request request;
+            request.location = location;
+            request.dockerfile = dockerfile;
+            request.tags = tags;
+            request.build_args = build_args;
+            request.target = target;
+            request.labels = labels;
+            request.no_cache = no_cache;
+            request.classic = classic;
+            request.history_style = history_style;
+            request.network = network;
+            request.pull = pull;
+            request.reproducible = reproducible;
+            request.source_date_epoch = source_date_epoch;
+            request.secrets = secrets;
+            request.take_sigint = take_sigint;
             return run_build(store_object, request, on_event);
         },
         py::arg("store"), py::arg("location"), py::arg("dockerfile"), py::arg("tags"),
         py::arg("build_args"), py::arg("target"), py::arg("labels"), py::arg("no_cache"),
-        py::arg("classic"), py::arg("network"), py::arg("reproducible"),
-        py::arg("source_date_epoch"), py::arg("secrets"), py::arg("take_sigint"),
-        py::arg("on_event"));
+        py::arg("classic"), py::arg("history_style"), py::arg("network"), py::arg("pull"),
+        py::arg("reproducible"), py::arg("source_date_epoch"), py::arg("secrets"),
+        py::arg("take_sigint"), py::arg("on_event"));
 }
 
 }  // namespace dockwright::python
