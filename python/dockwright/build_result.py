@@ -95,6 +95,10 @@ class BuildResult:
     ``steps`` has one :class:`BuildStep` per step, ``stages`` the final config of every stage
     built, ``warnings`` what Docker prints as warnings, ``tags`` the references set, and
     ``duration`` the wall-clock seconds of the whole build.
+
+    NOTE: ``image`` is decoded into the classic config type. A ``history_style="buildkit"``
+    config therefore encodes to other bytes than the stored ones, which
+    ``record().config_bytes()`` returns.
     """
 
     id: str

@@ -107,7 +107,8 @@ def build(dockwright_store: Store, tmp_path: Path) -> BuildFunction:
     """Build a context into ``dockwright_store``: ``build(context, dockerfile=None, **options)``.
 
     ``context`` is a folder, or a mapping of file names to contents that is written to a
-    fresh folder first. The options are those of :func:`dockwright.build`.
+    fresh folder first. The options are those of :func:`dockwright.build`, except that
+    ``pull`` defaults to ``"never"`` so that tests stay offline.
     """
     contexts = itertools.count()
 
@@ -120,6 +121,7 @@ def build(dockwright_store: Store, tmp_path: Path) -> BuildFunction:
             folder = tmp_path / f"context-{next(contexts)}"
             folder.mkdir()
             context = _write_context(folder, context)
+        options.setdefault("pull", "never")
         return build_context(context, dockerfile, store=dockwright_store, **options)
 
     return run

@@ -200,7 +200,7 @@ def test_missing_context_raises_build_error(build: BuildFunction, tmp_path: Path
 
 def test_missing_base_names_reference(build: BuildFunction) -> None:
     with pytest.raises(dockwright.BuildError) as caught:
-        build({"Dockerfile": "FROM nothing-here:1\n"}, pull="never")
+        build({"Dockerfile": "FROM nothing-here:1\n"})
     assert caught.value.docker_message == (
         "pull access denied for nothing-here:1, repository does not exist or may require "
         "'docker login'"
@@ -258,6 +258,32 @@ def test_build_from_worker_thread(
     worker.join()
     assert len(results) == 1
     assert results[0].steps[3].output == ["out", "err"]
+
+
+def test_parallel_builds_share_root(
+    busybox_base: dockwright.ImageRecord, dockwright_store: dockwright.Store, tmp_path: Path
+) -> None:
+    contexts = []
+    for index in range(2):
+        context = tmp_path / f"context-{index}"
+        context.mkdir()
+        (context / "Dockerfile").write_text(f"FROM busybox:local\nRUN echo {index} > /index\n")
+        contexts.append(context)
+    results: dict[int, dockwright.BuildResult] = {}
+
+    def run(index: int) -> None:
+        store = dockwright.Store(dockwright_store.root)
+        results[index] = dockwright.build(contexts[index], tags=f"parallel:{index}", store=store)
+
+    workers = [threading.Thread(target=run, args=(index,)) for index in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(results) == [0, 1]
+    assert dockwright_store.get("parallel:0").id == results[0].id
+    assert dockwright_store.get("parallel:1").id == results[1].id
+    assert dockwright_store.verify() == []
 
 
 INTERRUPT_SCRIPT = textwrap.dedent(
