@@ -302,7 +302,8 @@ INTERRUPT_SCRIPT = textwrap.dedent(
     try:
         dockwright.build(sys.argv[2], store=store, on_event=on_event)
     except KeyboardInterrupt:
-        print("interrupted", round(time.monotonic() - started))
+        # The RUN sleeps 60 seconds, so an early return shows that Ctrl-C stopped it.
+        print("interrupted within 20s", time.monotonic() - started < 20)
     print("default handler", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     print("leftovers", sorted(os.listdir(os.path.join(sys.argv[1], "tmp"))))
     """
@@ -321,7 +322,7 @@ def test_ctrl_c_cancels_build(busybox_base: dockwright.ImageRecord, tmp_path: Pa
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == [
-        "interrupted 1",
+        "interrupted within 20s True",
         "default handler True",
         "leftovers []",
     ]
