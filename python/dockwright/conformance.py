@@ -65,6 +65,7 @@ _BUILD_KEYS = {
 }
 _ERROR_KEYS = {"docker_message", "message", "line", "exit_code", "instruction", "step"}
 _FILE_KEYS = {"path", "type", "mode", "size", "uid", "gid", "link"}
+_HISTORY_KEYS = {"created", "created_by", "author", "comment", "empty_layer"}
 _BASES = {"busybox"}
 _HISTORY_DEFAULTS: dict[str, Any] = {"empty_layer": False}
 
@@ -215,8 +216,11 @@ def load_case(path: str | os.PathLike[str]) -> Case:
     for key in ("config", "image"):
         if key in expect and not isinstance(expect[key], dict):
             raise CaseFileError(f"{where}: {key} must be a mapping of field names to values")
-    if "history" in expect and not isinstance(expect["history"], list):
-        raise CaseFileError(f"{where}: history must be a list of entries")
+    if "history" in expect:
+        if not isinstance(expect["history"], list):
+            raise CaseFileError(f"{where}: history must be a list of entries")
+        for index, entry in enumerate(expect["history"]):
+            _check_keys(f"{where}: history[{index}]", entry, _HISTORY_KEYS)
     if "files" in expect:
         expect["files"] = _file_entries(where, expect["files"])
     return Case(

@@ -208,6 +208,8 @@ def test_load_case_reads_options(tmp_path: Path) -> None:
         ("files: [{path: a, mode: 'rwx'}]\n", "files[0]: mode 'rwx' is not an octal number"),
         ("config: [1]\n", "config must be a mapping of field names to values"),
         ("history: {a: 1}\n", "history must be a list of entries"),
+        ("history: [{created_by: x, layer: 1}]\n", "history[0]: unknown key layer"),
+        ("history: [x]\n", "history[0]: expected a mapping, got str"),
         ("config: [\n", "invalid YAML"),
     ],
 )
