@@ -441,3 +441,32 @@ def test_from_pulls_a_missing_base_from_its_registry(store_root: Path, tmp_path:
         registry.stop()
     assert failed.returncode == 1
     assert f"{registry.host}/no/such" in failed.stderr
+
+
+def test_copy_heredoc_parents_and_exclude(store_root: Path, tmp_path: Path) -> None:
+    ctx = context(
+        tmp_path,
+        "FROM base:test\nARG WHO=world\n"
+        "COPY <<EOF /greeting.txt\nhello \"$WHO\" 'q'\nEOF\n"
+        "COPY <<'RAW' /raw/\nliteral $WHO\nRAW\n"
+        "COPY --parents src/a/b/c.txt docs/k.md /p/\n"
+        "COPY --exclude=**/*.md src /e/\n",
+        {"src/a/b/c.txt": "x\n", "src/a/readme.md": "y\n", "docs/k.md": "z\n"},
+    )
+    out = tmp_path / "out"
+    run(store_root, "build", "-o", str(out), str(ctx))
+    assert (out / "greeting.txt").read_text() == "hello \"world\" 'q'\n"
+    assert oct((out / "greeting.txt").stat().st_mode & 0o777) == "0o664"
+    assert (out / "raw" / "RAW").read_text() == "literal $WHO\n"
+    assert sorted(str(p.relative_to(out)) for p in (out / "p").rglob("*")) == [
+        "p/docs", "p/docs/k.md", "p/src", "p/src/a", "p/src/a/b", "p/src/a/b/c.txt",
+    ]
+    assert sorted(str(p.relative_to(out)) for p in (out / "e").rglob("*")) == [
+        "e/a", "e/a/b", "e/a/b/c.txt",
+    ]
+    classic = run(store_root, "build", "--classic", str(ctx), check=False)
+    assert classic.returncode == 1
+    # The classic parser knows no heredocs: the body's first line is read as an instruction.
+    assert classic.stderr.strip() == (
+        "Error response from daemon: dockerfile parse error line 4: unknown instruction: HELLO"
+    )

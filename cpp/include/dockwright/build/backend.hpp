@@ -54,6 +54,12 @@ struct copy_spec {
     std::string chown;
     std::string chmod;              ///< `--chmod` (octal), BuildKit syntax only.
     bool extract_archives = false;  ///< ADD of a local archive extracts it.
+    /// `COPY --parents`: each source keeps its path relative to the context below the
+    /// destination.
+    bool parents = false;
+    /// `--exclude` patterns (.dockerignore syntax), matched against paths relative to each
+    /// source.
+    std::vector<std::string> excludes;
     /// The context and the sources resolved in it, when the sources come from the context.
     const build_context_index* context = nullptr;
     std::vector<copy_source_info> context_sources;

@@ -2,8 +2,11 @@
 // instruction, as Docker 20.10's classic builder does.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <dockwright/build/stage_state.hpp>
+#include <fstream>
 #include <string>
 #include <variant>
 // (stage_state.hpp first, see there)
@@ -37,6 +40,7 @@ class builder {
     /// build_step_error for a failing step, and expansion_error for a bad word.
     build_result build(dockerfile file) {
         lexer_ = shell_lexer(shell_lexer_options{file.escape, !options_.classic});
+        lexer_escape_ = file.escape;
         bk_ = options_.history == history_style::buildkit;
         if (bk_) {
             // BuildKit puts --label values into the config without history entries.
@@ -395,6 +399,9 @@ class builder {
         spec.chown = words.word(inst.chown);
         spec.chmod = inst.chmod;
         spec.extract_archives = is_add;
+        if constexpr (!is_add) spec.parents = inst.parents;
+        for (const std::string& pattern : inst.excludes)
+            spec.excludes.push_back(words.word(pattern));
         std::string from;
         if constexpr (!is_add) from = inst.from;
         step_record record{name, inst.start_line, true, layer_outcome::state::layer, true};
@@ -406,7 +413,8 @@ class builder {
             hash = known ? *known : std::string(unknown_source_hash);
             check_copy_destination(inst, name, spec.source.paths.size(), destination);
         } else {
-            spec.context_sources = context_sources(inst, name, spec.source.paths, destination);
+            spec.context_sources =
+                context_sources(inst, name, spec.source.paths, destination, words);
             spec.context = context_ ? &*context_ : nullptr;
             hash = combined_source_hash(spec.context_sources);
         }
@@ -443,7 +451,8 @@ class builder {
     template <class Inst>
     std::vector<copy_source_info> context_sources(const Inst& inst, const std::string& name,
                                                   const std::vector<std::string>& sources,
-                                                  const std::string& destination) {
+                                                  const std::string& destination,
+                                                  const word_expander& words) {
         std::vector<copy_source_info> infos;
         try {
             if (!context_ && !std::is_same_v<Inst, add_instruction>) {
@@ -452,6 +461,10 @@ class builder {
             for (const std::string& source : sources) {
                 if (std::is_same_v<Inst, add_instruction> && is_url_source(source)) {
                     infos.push_back(downloaded(source));
+                    continue;
+                }
+                if (const heredoc* doc = heredoc_source(inst, source)) {
+                    infos.push_back(inline_file(inst, *doc, words));
                     continue;
                 }
                 if (!context_) throw error("missing build context");
@@ -466,6 +479,59 @@ class builder {
         }
         check_copy_destination(inst, name, infos.size(), destination);
         return infos;
+    }
+
+    /// The heredoc a COPY/ADD source such as `<<EOF` names, outside classic mode.
+    template <class Inst>
+    const heredoc* heredoc_source(const Inst& inst, const std::string& source) const {
+        if (options_.classic || !source.starts_with("<<")) return nullptr;
+        std::string name = source.substr(2);
+        if (name.starts_with("-")) name.erase(0, 1);
+        std::erase_if(name, [](char c) { return c == '\'' || c == '"'; });
+        for (const heredoc& doc : inst.heredocs) {
+            if (doc.name == name) return &doc;
+        }
+        return nullptr;
+    }
+
+    /// Writes a heredoc's body as a file (mode 0664, as BuildKit's Mkfile) into a directory
+    /// of its own; variables are expanded unless the delimiter was quoted.
+    template <class Inst>
+    copy_source_info inline_file(const Inst& inst, const heredoc& doc, const word_expander& words) {
+        const std::string key = "<<" + std::to_string(inst.start_line) + ":" + doc.name;
+        auto found = downloads_.find(key);
+        if (found == downloads_.end()) {
+            std::string body = doc.content;
+            if (doc.expand) {
+                // Quotes and escapes in a heredoc are text: escape them so that only
+                // variables are expanded.
+                std::string escaped;
+                for (const char c : body) {
+                    if (c == '"' || c == '\'' || c == lexer_escape_) escaped += lexer_escape_;
+                    escaped += c;
+                }
+                body = words.word(escaped);
+            }
+            const std::filesystem::path dir =
+                std::filesystem::temp_directory_path() / ("dockwright-heredoc-" + random_suffix());
+            std::filesystem::create_directories(dir);
+            {
+                std::ofstream out(dir / doc.name, std::ios::binary);
+                out << body;
+                if (!out)
+                    throw error("cannot write the heredoc " + doc.name + " to " + dir.string());
+            }
+            std::filesystem::permissions(dir / doc.name, std::filesystem::perms(0664));
+            found = downloads_.emplace(key, downloaded_source{dir, doc.name}).first;
+        }
+        copy_source_info info = tree_source_info(found->second.dir, found->second.filename);
+        info.root = found->second.dir;
+        return info;
+    }
+
+    static std::string random_suffix() {
+        static unsigned long counter = 0;
+        return std::to_string(::getpid()) + "-" + std::to_string(++counter);
     }
 
     /// Downloads an ADD URL once per build; the file is hashed as the engine hashes it.
@@ -696,6 +762,7 @@ class builder {
     int total_ = 0;
     int step_ = 0;
     bool bk_ = false;
+    char lexer_escape_ = '\\';
     std::map<std::string, std::string> bk_labels_;
     std::string bk_text_;
     std::vector<std::size_t> bk_metadata_;

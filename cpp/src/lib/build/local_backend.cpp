@@ -13,6 +13,7 @@
 #include <dockwright/build/context_hash.hpp>
 #include <dockwright/build/local_backend.hpp>
 #include <dockwright/core/error.hpp>
+#include <dockwright/dockerfile/dockerignore.hpp>
 #include <dockwright/exec/container.hpp>
 #include <dockwright/exec/exec_error.hpp>
 #include <dockwright/image/buildkit_json.hpp>
@@ -937,8 +938,23 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
 
     const std::string& dest_text = spec.destination;
     const bool dest_slash = !dest_text.empty() && dest_text.back() == '/';
+    const dockerignore excluded(spec.excludes);
     for (const source_item& item : items) {
-        const std::string dest_rel = writer.view().resolve(clean_inside_root(dest_text), true);
+        if (!spec.excludes.empty() && !item.directory &&
+            (excluded.matches(clean_inside_root(item.name)) ||
+             excluded.matches(base_name(item.name)))) {
+            continue;
+        }
+        std::string dest_rel = writer.view().resolve(clean_inside_root(dest_text), true);
+        if (spec.parents) {
+            // --parents keeps the source's own path below the destination.
+            const std::string kept = clean_inside_root(item.name);
+            const std::string parent = item.directory ? kept : parent_rel(kept);
+            if (!parent.empty()) {
+                dest_rel = writer.view().resolve(join_rel(dest_rel, parent), true);
+                writer.ensure_directory(dest_rel, 0755, new_dirs);
+            }
+        }
         const fs::path source_host = item.path.empty() ? item.root : item.root / item.path;
         if (item.directory) {
             const bool existed = writer.is_directory(dest_rel);
@@ -958,7 +974,19 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
             }
             std::vector<std::pair<fs::path, struct stat>> directories;
             const std::size_t strip = item.path.empty() ? 0 : item.path.size() + 1;
+            std::vector<std::string> skipped_dirs;
             for (const std::string& entry : entries) {
+                if (!spec.excludes.empty()) {
+                    const std::string rel = entry.substr(strip);
+                    const bool below_skipped =
+                        std::any_of(skipped_dirs.begin(), skipped_dirs.end(),
+                                    [&](const std::string& d) { return rel.starts_with(d + "/"); });
+                    if (below_skipped) continue;
+                    if (excluded.matches(rel)) {
+                        skipped_dirs.push_back(rel);
+                        continue;
+                    }
+                }
                 const fs::path host = item.root / entry;
                 struct stat info {};
                 if (::lstat(host.c_str(), &info) != 0) fail("cannot stat", host, errno);
@@ -985,7 +1013,7 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
             continue;
         }
         std::string target = dest_rel;
-        if (dest_slash || writer.is_directory(dest_rel)) {
+        if (dest_slash || spec.parents || writer.is_directory(dest_rel)) {
             target = join_rel(dest_rel, base_name(item.name));
         }
         writer.ensure_directory(parent_rel(target), 0755, new_dirs);
