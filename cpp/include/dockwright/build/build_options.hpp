@@ -35,6 +35,9 @@ struct build_options {
     bool classic = false;
     /// The build context directory; empty when the build has no context.
     std::filesystem::path context;
+    /// A file that keeps context file hashes between builds (see build_context_index); none
+    /// when empty.
+    std::filesystem::path hash_cache;
     /// The Dockerfile's name as error messages show it.
     std::string dockerfile_name = "Dockerfile";
     /// The `docker_version` written into each new image config.

@@ -34,7 +34,8 @@ class builder {
           lexer_(shell_lexer_options{'\\', !options_.classic}),
           context_(options_.context.empty() ? std::nullopt
                                             : std::optional<build_context_index>(
-                                                  build_context_index(options_.context))) {}
+                                                  build_context_index(options_.context,
+                                                                      options_.hash_cache))) {}
 
     /// Builds the stages up to the target. Throws the parser's and checker's errors,
     /// build_step_error for a failing step, and expansion_error for a bad word.

@@ -37,8 +37,12 @@ class build_context_index {
   public:
     /// Indexes `root`, leaving out what `ignore` excludes.
     build_context_index(std::filesystem::path root, const dockerignore& ignore);
-    /// Indexes `root`, reading its .dockerignore if there is one.
-    explicit build_context_index(std::filesystem::path root);
+    /// Indexes `root`, reading its .dockerignore if there is one. With `hash_cache`, file
+    /// hashes are read from and written back to that file, keyed by each file's path, size,
+    /// mtime, ctime, inode and mode (as git's index is), so an unchanged file is not read
+    /// again.
+    explicit build_context_index(std::filesystem::path root,
+                                 std::filesystem::path hash_cache = {});
 
     /// Resolves one COPY/ADD source path (wildcards allowed) into the sources it names.
     /// Throws dockwright::error with Docker's text (`file not found in build context or
@@ -65,6 +69,13 @@ class build_context_index {
 
     void walk(const std::filesystem::path& dir, const std::string& prefix,
               const dockerignore& ignore);
+    [[nodiscard]] std::string entry_sum(const std::filesystem::path& full,
+                                        const std::string& rel);
+
+    /// Hashes known from earlier builds, by cache key; filled from and saved to the file.
+    std::map<std::string, std::string> known_;
+    std::map<std::string, std::string> seen_;
+    bool caching_ = false;
     [[nodiscard]] copy_source_info info_for(const std::string& path) const;
 
     std::filesystem::path root_;

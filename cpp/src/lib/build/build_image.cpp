@@ -9,7 +9,8 @@ namespace dockwright {
 
 build_outcome build_image(store& images, const build_request& request,
                           const build_event_sink& sink) {
-    const build_options& options = request.options;
+    build_options options = request.options;
+    if (options.hash_cache.empty()) options.hash_cache = images.root() / "cache" / "context-hashes";
     parse_options parse;
     parse.file = options.dockerfile_name;
     parse.dialect = options.dialect();

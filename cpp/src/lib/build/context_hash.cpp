@@ -1,4 +1,5 @@
 // Content hashes of build-context sources, as Docker 20.10's classic builder computes them.
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -47,7 +48,7 @@ std::string tarsum_entry(const fs::path& full, const std::string& name, bool kee
     std::string header_name = name;
     char type = '0';
     std::string link;
-    std::string content;
+    bool regular = false;
     if (S_ISDIR(info.st_mode)) {
         type = '5';
         header_name += '/';
@@ -57,8 +58,7 @@ std::string tarsum_entry(const fs::path& full, const std::string& name, bool kee
         const ssize_t n = ::readlink(full.c_str(), buffer.data(), buffer.size());
         if (n > 0) link.assign(buffer.data(), static_cast<std::size_t>(n));
     } else if (S_ISREG(info.st_mode)) {
-        std::ifstream in(full, std::ios::binary);
-        content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        regular = true;
     } else if (S_ISFIFO(info.st_mode)) {
         type = '6';
     }
@@ -70,11 +70,25 @@ std::string tarsum_entry(const fs::path& full, const std::string& name, bool kee
     const std::string uname = keep_owner ? host_user_name(info.st_uid) : "";
     const std::string gname = keep_owner ? host_group_name(info.st_gid) : "";
     std::string text = "name" + header_name + "mode" + std::to_string(mode) + "uid" + uid + "gid" +
-                       gid + "size" + std::to_string(content.size()) + "typeflag" + type +
+                       gid + "size" + std::to_string(regular ? info.st_size : 0) + "typeflag" + type +
                        "linkname" + link + "uname" + uname + "gname" + gname + "devmajor0devminor0";
     hasher h;
     h.update(text);
-    h.update(content);
+    if (regular) {
+        const int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            throw error("cannot open " + full.string() + ": " +
+                        std::error_code(errno, std::generic_category()).message());
+        }
+        std::vector<char> buffer(1 << 20);
+        while (true) {
+            const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            h.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        }
+        ::close(fd);
+    }
     return std::string(h.finish().hex());
 }
 
@@ -196,10 +210,63 @@ build_context_index::build_context_index(fs::path root, const dockerignore& igno
     if (!root_.empty()) walk(root_, "", ignore);
 }
 
-build_context_index::build_context_index(fs::path root)
-    : build_context_index(root, fs::exists(root / ".dockerignore")
+build_context_index::build_context_index(fs::path root, fs::path hash_cache) : root_(root) {
+    const dockerignore ignore = fs::exists(root / ".dockerignore")
                                     ? dockerignore::from_file(root / ".dockerignore")
-                                    : dockerignore()) {}
+                                    : dockerignore();
+    caching_ = !hash_cache.empty();
+    if (caching_) {
+        std::ifstream in(hash_cache, std::ios::binary);
+        std::string line;
+        while (std::getline(in, line)) {
+            const std::size_t tab = line.find('\t');
+            if (tab != std::string::npos) known_.emplace(line.substr(tab + 1), line.substr(0, tab));
+        }
+    }
+    if (!root_.empty()) walk(root_, "", ignore);
+    if (hash_cache.empty() || seen_.empty()) return;
+    // Keep the entries of other contexts, replace this context's with what was seen now.
+    const std::string prefix = fs::absolute(root_).lexically_normal().string() + "/";
+    std::map<std::string, std::string> merged;
+    for (auto& [key, hash] : known_) {
+        const std::size_t tab = key.rfind('\t');
+        if (key.compare(tab + 1, prefix.size(), prefix) != 0) merged.emplace(key, hash);
+    }
+    merged.insert(seen_.begin(), seen_.end());
+    std::error_code ignored;
+    fs::create_directories(hash_cache.parent_path(), ignored);
+    const fs::path temp = hash_cache.string() + ".tmp" + std::to_string(::getpid());
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        for (const auto& [key, hash] : merged)
+            out << hash << '\t' << key << '\n';
+        if (!out) {
+            fs::remove(temp, ignored);
+            return;  // a cache that cannot be written only costs time
+        }
+    }
+    fs::rename(temp, hash_cache, ignored);
+}
+
+std::string build_context_index::entry_sum(const fs::path& full, const std::string& rel) {
+    struct stat info {};
+    if (!caching_ || ::lstat(full.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+        return tarsum_entry(full, rel);
+    }
+    std::string key = std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) +
+                      "." + std::to_string(info.st_mtim.tv_nsec) + " " +
+                      std::to_string(info.st_ctim.tv_sec) + "." +
+                      std::to_string(info.st_ctim.tv_nsec) + " " + std::to_string(info.st_ino) +
+                      " " + std::to_string(info.st_mode) + "\t" + rel + "\t" +
+                      fs::absolute(full).lexically_normal().string();
+    if (const auto found = known_.find(key); found != known_.end()) {
+        seen_.emplace(key, found->second);
+        return found->second;
+    }
+    std::string hash = tarsum_entry(full, rel);
+    seen_.emplace(std::move(key), hash);
+    return hash;
+}
 
 void build_context_index::walk(const fs::path& dir, const std::string& prefix,
                                const dockerignore& ignore) {
@@ -215,7 +282,7 @@ void build_context_index::walk(const fs::path& dir, const std::string& prefix,
         const bool excluded = ignore.matches(rel);
         if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
         by_path_[rel] = entries_.size();
-        entries_.push_back({rel, excluded ? rel : tarsum_entry(full, rel), is_dir, excluded});
+        entries_.push_back({rel, excluded ? rel : entry_sum(full, rel), is_dir, excluded});
         if (is_dir) walk(full, rel, ignore);
     }
 }
