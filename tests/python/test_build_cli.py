@@ -466,7 +466,7 @@ def test_copy_heredoc_parents_and_exclude(store_root: Path, tmp_path: Path) -> N
     ]
     classic = run(store_root, "build", "--classic", str(ctx), check=False)
     assert classic.returncode == 1
-    # The classic parser knows no heredocs: the body's first line is read as an instruction.
+    # The classic parser has no heredocs, so it reads the body's first line as an instruction.
     assert classic.stderr.strip() == (
         "Error response from daemon: dockerfile parse error line 4: unknown instruction: HELLO"
     )

@@ -1,9 +1,9 @@
 """Docker-oracle conformance of `dockwright build --classic`.
 
-Every case under the shared corpus's oracle/cases is staged as its README says, built with
-`dockwright build --classic --no-cache <args> <context>` into a store holding the oracle's
-base images, saved with `dockwright save`, and compared with Docker 20.10's output by the
-corpus's own compare.py (config bytes, layer listings). The `Step N/M : ...` lines must equal
+Every case under the shared corpus's oracle/cases is staged as its README says. It is built
+with `dockwright build --classic --no-cache <args> <context>` into a store that contains the
+oracle's base images, then saved with `dockwright save`. The corpus's own compare.py then
+compares it with Docker 20.10's output (config bytes, layer listings). The `Step N/M : ...` lines must equal
 those of Docker's build.log, and a case Docker fails must fail with Docker's last line and
 exit code.
 """

@@ -215,7 +215,7 @@ void write_outputs(store& images, const digest& id, const std::vector<output_req
     for (const output_request& out : outputs) {
         const std::string name = id.str();
         if (out.type == "docker") {
-            if (out.dest.empty()) continue;  // the store already holds it
+            if (out.dest.empty()) continue;  // the store already contains it
             save_archive(images, std::span(&name, 1), out.dest, archive_format::docker);
         } else if (out.type == "oci") {
             save_archive(images, std::span(&name, 1), out.dest, archive_format::oci);

@@ -1,5 +1,5 @@
-// How `dockwright build` shows a build: Docker's classic lines, Docker's jsonmessage stream,
-// or only the image ID.
+// The renderer of `dockwright build`: Docker's classic lines, Docker's jsonmessage stream, or
+// only the image ID.
 #pragma once
 
 #include <dockwright/build/build_event.hpp>

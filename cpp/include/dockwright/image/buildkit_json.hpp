@@ -6,10 +6,9 @@
 
 namespace dockwright {
 
-/// Encodes `value` as BuildKit's image exporter does: top-level keys sorted (architecture,
-/// author, config, created, history, os, rootfs, variant), no container, container_config or
-/// docker_version, and a config that leaves out every empty field except `OnBuild`, which is
-/// written as null when unset. Field order inside config follows the OCI ImageConfig, then
+/// Encodes `value` as BuildKit's image exporter does. Top-level keys are sorted and there is
+/// no container, container_config or docker_version. The config leaves out every empty field
+/// except `OnBuild`, which is null when unset. Its field order is the OCI ImageConfig's, then
 /// Docker's Healthcheck, ArgsEscaped, OnBuild and Shell.
 [[nodiscard]] std::string to_buildkit_json(const image& value);
 

@@ -8,7 +8,7 @@
 
 namespace dockwright::registry {
 
-/// What pull_to_store() did: the transfer and the images the store recorded.
+/// The outcome of pull_to_store(): the transfer and the images the store recorded.
 struct store_pull_result {
     pull_result transfer;
     std::vector<loaded_image> loaded;
