@@ -324,8 +324,8 @@ int run_build(const build_settings& settings) {
     build.options = options;
     build.backend = backend_options;
     build.tags = tags;
-    build.pull = settings.pull ? build_request::pull_policy::always
-                               : build_request::pull_policy::missing;
+    build.pull =
+        settings.pull ? build_request::pull_policy::always : build_request::pull_policy::missing;
     build.on_parser_warnings = [&](const std::string& text) { renderer.parser_warnings(text); };
     std::optional<build_outcome> outcome;
     try {
@@ -365,9 +365,11 @@ void add_build_command(CLI::App& app) {
     c->add_flag("-q,--quiet", s->quiet, "Print only the image ID when the build succeeds");
     c->add_flag("--no-cache", s->no_cache, "Do not use the build cache");
     c->add_flag("--rm", s->remove,
-                  "Remove intermediate containers after a successful build (default true)");
+                "Remove intermediate containers after a successful build (default true)");
     c->add_flag("--force-rm", s->force_remove, "Always remove intermediate containers");
     c->add_flag("--pull", s->pull, "Always attempt to pull a newer version of the base images");
+
+    // Limits of RUN steps.
     c->add_option("-m,--memory", s->memory, "Memory limit of RUN steps (bytes; units b, k, m, g)");
     c->add_option("--memory-swap", s->memory_swap,
                   "Memory plus swap of RUN steps (bytes; units b, k, m, g; -1 for unlimited)");
@@ -378,6 +380,8 @@ void add_build_command(CLI::App& app) {
     c->add_option("--cpuset-cpus", s->cpuset_cpus, "CPUs RUN steps may use (0-3, 0,1)");
     c->add_option("--cpuset-mems", s->cpuset_mems, "Memory nodes RUN steps may use (0-3, 0,1)");
     c->add_option("--cgroup-parent", s->cgroup_parent, "Parent cgroup of RUN steps");
+
+    // Inputs of the build.
     c->add_option("--build-arg", s->build_args,
                   "A build argument K=V; a bare K takes its value from the environment")
         ->allow_extra_args(false);
@@ -389,6 +393,8 @@ void add_build_command(CLI::App& app) {
     c->add_option("--network", s->network,
                   "Network of RUN steps: default and host share the host's network, none has "
                   "only loopback");
+
+    // Outputs and display.
     c->add_option("--iidfile", s->iidfile, "Write the image ID to this file");
     c->add_option("--platform", s->platform, "Target platform; only the host's (linux/amd64)");
     c->add_option("--progress", s->progress,
@@ -401,6 +407,8 @@ void add_build_command(CLI::App& app) {
                   "A secret for RUN steps: id=NAME,src=FILE, seen at /run/secrets/NAME and "
                   "never stored")
         ->allow_extra_args(false);
+
+    // Beyond docker build.
     c->add_flag("--reproducible", s->reproducible,
                 "Fixed times and IDs so that equal inputs give equal image IDs "
                 "(SOURCE_DATE_EPOCH sets the time, else 0)");

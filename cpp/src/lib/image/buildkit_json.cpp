@@ -55,6 +55,7 @@ std::string config_json(const config& c) {
         key(out, first, "Cmd");
         string_list(out, *c.cmd);
     }
+
     if (c.volumes && !c.volumes->empty()) {
         key(out, first, "Volumes");
         empty_object_set(out, *c.volumes);
@@ -77,6 +78,8 @@ std::string config_json(const config& c) {
         key(out, first, "StopSignal");
         json::append_string(out, c.stop_signal);
     }
+
+    // Docker's extensions of the OCI config.
     if (c.healthcheck) {
         key(out, first, "Healthcheck");
         out += to_json(*c.healthcheck);
