@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import json
 import lzma
@@ -20,7 +21,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from store_support import cli
 
 BUSYBOX = Path("/bin/busybox")
@@ -231,11 +231,19 @@ def test_secret_mount_leaves_no_trace(store_root: Path, tmp_path: Path) -> None:
     ctx = context(
         tmp_path,
         "FROM base:test\n"
-        "RUN --mount=type=secret,id=token test \"$(cat /run/secrets/token)\" = s3cr3t "
+        'RUN --mount=type=secret,id=token test "$(cat /run/secrets/token)" = s3cr3t '
         "&& echo ok > /ok\n",
     )
-    run(store_root, "build", "--no-cache", "--secret", f"id=token,src={secret}", "-t", "sec",
-        str(ctx))
+    run(
+        store_root,
+        "build",
+        "--no-cache",
+        "--secret",
+        f"id=token,src={secret}",
+        "-t",
+        "sec",
+        str(ctx),
+    )
     assert layer_names(store_root, "sec", tmp_path)[-1] == ["ok"]
     missing = context(
         tmp_path / "m",
@@ -406,6 +414,16 @@ def test_add_url_downloads_with_mode_0600(store_root: Path, tmp_path: Path) -> N
         run(store_root, "build", "--classic", "-o", str(out), "-t", "addurl", str(ctx))
         missing = context(tmp_path / "m", f"FROM base:test\nADD {url}/nope.txt /n\n")
         failed = run(store_root, "build", str(missing), check=False)
+        digest = "sha256:" + hashlib.sha256(b"remote file\n").hexdigest()
+        good = context(
+            tmp_path / "g", f"FROM base:test\nADD --checksum={digest} {url}/remote.txt /\n"
+        )
+        run(store_root, "build", str(good))
+        wrong = "sha256:" + "0" * 64
+        bad = context(
+            tmp_path / "b", f"FROM base:test\nADD --checksum={wrong} {url}/remote.txt /\n"
+        )
+        mismatch = run(store_root, "build", str(bad), check=False)
     finally:
         server.kill()
         server.wait()
@@ -416,6 +434,8 @@ def test_add_url_downloads_with_mode_0600(store_root: Path, tmp_path: Path) -> N
     assert history[-3].endswith(" in /r/ ")
     assert failed.returncode == 1
     assert f"failed to GET {url}/nope.txt with status 404" in failed.stderr
+    assert mismatch.returncode == 1
+    assert mismatch.stderr.startswith(f"ADD failed: digest mismatch {digest}: {wrong}")
 
 
 def test_from_pulls_a_missing_base_from_its_registry(store_root: Path, tmp_path: Path) -> None:
@@ -459,10 +479,17 @@ def test_copy_heredoc_parents_and_exclude(store_root: Path, tmp_path: Path) -> N
     assert oct((out / "greeting.txt").stat().st_mode & 0o777) == "0o664"
     assert (out / "raw" / "RAW").read_text() == "literal $WHO\n"
     assert sorted(str(p.relative_to(out)) for p in (out / "p").rglob("*")) == [
-        "p/docs", "p/docs/k.md", "p/src", "p/src/a", "p/src/a/b", "p/src/a/b/c.txt",
+        "p/docs",
+        "p/docs/k.md",
+        "p/src",
+        "p/src/a",
+        "p/src/a/b",
+        "p/src/a/b/c.txt",
     ]
     assert sorted(str(p.relative_to(out)) for p in (out / "e").rglob("*")) == [
-        "e/a", "e/a/b", "e/a/b/c.txt",
+        "e/a",
+        "e/a/b",
+        "e/a/b/c.txt",
     ]
     classic = run(store_root, "build", "--classic", str(ctx), check=False)
     assert classic.returncode == 1

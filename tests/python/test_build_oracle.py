@@ -3,9 +3,9 @@
 Every case under the shared corpus's oracle/cases is staged as its README says. It is built
 with `dockwright build --classic --no-cache <args> <context>` into a store that contains the
 oracle's base images, then saved with `dockwright save`. The corpus's own compare.py then
-compares it with Docker 20.10's output (config bytes, layer listings). The `Step N/M : ...` lines must equal
-those of Docker's build.log, and a case Docker fails must fail with Docker's last line and
-exit code.
+compares it with Docker 20.10's output (config bytes, layer listings). The `Step N/M : ...`
+lines must equal those of Docker's build.log, and a case Docker fails must fail with Docker's
+last line and exit code.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_path
 from store_support import cli, run_cli
 
 ORACLE = (shared_path() or Path("/nonexistent")) / "oracle"
 CASES = sorted(p.name for p in (ORACLE / "cases").iterdir()) if ORACLE.is_dir() else []
 STEP = re.compile(rb"Step \d+/\d+ : [^\n]*")
-BUILDKIT_CASES = [n for n in CASES if (ORACLE / "cases" / n / "expected-buildkit" / "config.json").exists()]
+BUILDKIT_CASES = [
+    n for n in CASES if (ORACLE / "cases" / n / "expected-buildkit" / "config.json").exists()
+]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,9 @@ def test_oracle_case(name: str, oracle_store: Path, tmp_path: Path) -> None:
     expected = case / "expected-classic"
     context = tmp_path / "context"
     stage(name, context)
-    contextdir = (case / "contextdir").read_text().strip() if (case / "contextdir").exists() else "."
+    contextdir = (
+        (case / "contextdir").read_text().strip() if (case / "contextdir").exists() else "."
+    )
     out = tmp_path / "out"
     out.mkdir()
     tag = f"orc-case-{name}"
@@ -125,7 +128,9 @@ def test_oracle_case_buildkit_history(name: str, oracle_store: Path, tmp_path: P
     case = ORACLE / "cases" / name
     context = tmp_path / "context"
     stage(name, context)
-    contextdir = (case / "contextdir").read_text().strip() if (case / "contextdir").exists() else "."
+    contextdir = (
+        (case / "contextdir").read_text().strip() if (case / "contextdir").exists() else "."
+    )
     tag = f"orc-bk-{name}"
     args = ["build", "--history-style", "buildkit", "--no-cache", "-t", tag]
     result = subprocess.run(

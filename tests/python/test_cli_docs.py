@@ -13,8 +13,13 @@ TOP = Path(__file__).resolve().parents[2]
 
 def test_cli_reference_is_current() -> None:
     result = subprocess.run(
-        [sys.executable, str(TOP / "scripts" / "gen-cli-docs"), "--check", "--cli",
-         str(Path(cli()).absolute())],
+        [
+            sys.executable,
+            str(TOP / "scripts" / "gen-cli-docs"),
+            "--check",
+            "--cli",
+            str(Path(cli()).absolute()),
+        ],
         capture_output=True,
         text=True,
     )
@@ -23,6 +28,21 @@ def test_cli_reference_is_current() -> None:
 
 def test_every_command_has_help() -> None:
     text = (TOP / "docs" / "cli.md").read_text()
-    for command in ("build", "images", "inspect", "history", "tag", "rmi", "save", "load",
-                    "import", "prune", "parse", "evaluate", "version", "pull", "push"):
+    for command in (
+        "build",
+        "images",
+        "inspect",
+        "history",
+        "tag",
+        "rmi",
+        "save",
+        "load",
+        "import",
+        "prune",
+        "parse",
+        "evaluate",
+        "version",
+        "pull",
+        "push",
+    ):
         assert f"### dockwright {command}\n" in text, command

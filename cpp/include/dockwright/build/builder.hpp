@@ -32,10 +32,10 @@ class builder {
           options_(std::move(options)),
           sink_(std::move(sink)),
           lexer_(shell_lexer_options{'\\', !options_.classic}),
-          context_(options_.context.empty() ? std::nullopt
-                                            : std::optional<build_context_index>(
-                                                  build_context_index(options_.context,
-                                                                      options_.hash_cache))) {}
+          context_(options_.context.empty()
+                       ? std::nullopt
+                       : std::optional<build_context_index>(
+                             build_context_index(options_.context, options_.hash_cache))) {}
 
     /// Builds the stages up to the target. Throws the parser's and checker's errors,
     /// build_step_error for a failing step, and expansion_error for a bad word.
@@ -462,6 +462,10 @@ class builder {
             for (const std::string& source : sources) {
                 if (std::is_same_v<Inst, add_instruction> && is_url_source(source)) {
                     infos.push_back(downloaded(source));
+                    if constexpr (std::is_same_v<Inst, add_instruction>) {
+                        if (!inst.checksum.empty())
+                            verify_checksum(source, words.word(inst.checksum));
+                    }
                     continue;
                 }
                 if (const heredoc* doc = heredoc_source(inst, source)) {
@@ -533,6 +537,30 @@ class builder {
     static std::string random_suffix() {
         static unsigned long counter = 0;
         return std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    }
+
+    /// `ADD --checksum=sha256:<hex>`: the downloaded file must have this digest.
+    void verify_checksum(const std::string& url, const std::string& expected) {
+        const downloaded_source& file = downloads_.at(url);
+        std::optional<digest> wanted;
+        try {
+            wanted = digest::parse(expected);
+        } catch (const error&) {
+            throw error("invalid checksum digest format " + expected +
+                        " (use sha256:<64 hex digits>)");
+        }
+        hasher h;
+        std::ifstream in(file.dir / file.filename, std::ios::binary);
+        std::vector<char> buffer(1 << 20);
+        while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
+               in.gcount() > 0) {
+            h.update(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+        }
+        const digest actual = h.finish();
+        if (actual != *wanted) {
+            throw error("digest mismatch " + actual.str() + ": " + wanted->str() +
+                        " (the file at " + url + " changed, or --checksum is wrong)");
+        }
     }
 
     /// Downloads an ADD URL once per build; the file is hashed as the engine hashes it.
