@@ -32,6 +32,7 @@ from dockwright.errors import (
 from dockwright.image import (
     Change,
     Config,
+    Diff,
     Digest,
     HealthConfig,
     History,
@@ -54,6 +55,7 @@ __all__ = [
     "StepRecord",
     "evaluate",
     "Change",
+    "Diff",
     "Config",
     "Digest",
     "HealthConfig",

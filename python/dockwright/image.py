@@ -24,6 +24,7 @@ from dockwright._core import (
 
 __all__ = [
     "Change",
+    "Diff",
     "Config",
     "Digest",
     "HealthConfig",
@@ -72,13 +73,33 @@ def _walk(path: str, old: Any, new: Any, changes: list[Change]) -> None:
         changes.append(Change(path, old, new))
 
 
-def diff(old: ValueType, new: ValueType) -> list[Change]:
+class Diff(list[Change]):
+    """The changes between two documents, a list of :class:`Change` sorted by path.
+
+    In Jupyter it renders as a table of path, old value and new value.
+    """
+
+    def _repr_html_(self) -> str:
+        """Render the changes as an HTML table, or say that the documents are equal."""
+        if not self:
+            return "<i>no differences</i>"
+        header = "<tr><th>field</th><th>old</th><th>new</th></tr>"
+        rows = "".join(
+            f"<tr><th style='text-align:left'><code>{html.escape(c.path)}</code></th>"
+            f"<td style='text-align:left'>{_cell(c.old)}</td>"
+            f"<td style='text-align:left'>{_cell(c.new)}</td></tr>"
+            for c in self
+        )
+        return f"<table>{header}{rows}</table>"
+
+
+def diff(old: ValueType, new: ValueType) -> Diff:
     """Compare two configs or images field by field.
 
     Lists of different lengths are reported as one change of the whole list. Returns the
     changes sorted by path; an empty list means the JSON documents are equal.
     """
-    changes: list[Change] = []
+    changes = Diff()
     _walk("", json.loads(old.to_json()), json.loads(new.to_json()), changes)
     return changes
 

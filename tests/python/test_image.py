@@ -262,3 +262,17 @@ def test_oci_schema_examples_validate(
     oci_validate("application/vnd.oci.image.config.v1+json", json.loads(example.read_text()))
     image = Image.from_oci_json(example.read_bytes())
     oci_validate("application/vnd.oci.image.config.v1+json", json.loads(image.to_oci_json()))
+
+
+def test_diff_renders_as_a_table() -> None:
+    old = dockwright.Config(user="app", env=["A=1"])
+    new = dockwright.Config(user="root", env=["A=1"])
+    changes = dockwright.diff(old, new)
+    assert isinstance(changes, dockwright.Diff)
+    assert changes == [dockwright.Change("User", "app", "root")]
+    assert changes._repr_html_() == (
+        "<table><tr><th>field</th><th>old</th><th>new</th></tr>"
+        "<tr><th style='text-align:left'><code>User</code></th>"
+        "<td style='text-align:left'>app</td><td style='text-align:left'>root</td></tr></table>"
+    )
+    assert dockwright.diff(old, old)._repr_html_() == "<i>no differences</i>"
