@@ -313,11 +313,14 @@ int run_build(const build_settings& settings) {
     ::sigaction(SIGTERM, &action, nullptr);
 
     const bool quiet = settings.quiet || settings.progress == "quiet";
-    build_renderer renderer(std::cout,
-                            settings.progress == "json" ? render_style::json
-                            : quiet                     ? render_style::quiet
-                                                        : render_style::classic,
-                            settings.explain_cache);
+    build_renderer renderer(
+        std::cout,
+        settings.progress == "json" ? render_style::json
+        : quiet                     ? render_style::quiet
+        : settings.progress == "tty" || (settings.progress == "auto" && ::isatty(STDOUT_FILENO))
+            ? render_style::tty
+            : render_style::classic,
+        settings.explain_cache);
     renderer.context_size(context_upload_size(context.directory()));
     build_request build;
     build.dockerfile_text = context.dockerfile_text();

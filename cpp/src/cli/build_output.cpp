@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <dockwright/core/error.hpp>
 #include <dockwright/dockerfile/detail/utf8.hpp>
@@ -39,6 +40,20 @@ std::string valid_utf8(std::string_view text) {
 std::string trim_right(std::string text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
         text.pop_back();
+    return text;
+}
+
+/// Formats the time since `start` as `0.42s` or `1m3.5s`.
+std::string elapsed(std::chrono::steady_clock::time_point start) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    char text[32];
+    if (seconds < 60) {
+        std::snprintf(text, sizeof text, "%.2fs", seconds);
+    } else {
+        std::snprintf(text, sizeof text, "%dm%.1fs", static_cast<int>(seconds / 60),
+                      seconds - 60 * static_cast<int>(seconds / 60));
+    }
     return text;
 }
 
@@ -102,6 +117,7 @@ void build_renderer::on(const build_event& event) {
     switch (event.kind) {
         case build_event_kind::step_started:
             container_.clear();
+            step_start_ = std::chrono::steady_clock::now();
             line("Step " + std::to_string(event.step) + "/" + std::to_string(event.total) + " : " +
                  trim_right(event.instruction));
             break;
@@ -138,7 +154,11 @@ void build_renderer::on(const build_event& event) {
                 line("Removing intermediate container " + container_);
                 container_.clear();
             }
-            if (event.image_id) line(" ---> " + short_hex(*event.image_id));
+            if (event.image_id) {
+                line(" ---> " + short_hex(*event.image_id) +
+                     (style_ == render_style::tty ? "  \x1b[2m" + elapsed(step_start_) + "\x1b[0m"
+                                                  : std::string()));
+            }
             break;
         case build_event_kind::warning:
             line(event.text);
@@ -167,7 +187,8 @@ void build_renderer::succeeded(const digest& id, const std::vector<reference>& t
     if (style_ == render_style::json) {
         out_ << nlohmann::json{{"aux", {{"ID", id.str()}}}}.dump() << "\r\n";
     }
-    line("Successfully built " + short_hex(id));
+    line("Successfully built " + short_hex(id) +
+         (style_ == render_style::tty ? " in " + elapsed(build_start_) : std::string()));
     for (const reference& tag : tags)
         line("Successfully tagged " + tag.familiar());
 }

@@ -2,6 +2,7 @@
 // only the image ID.
 #pragma once
 
+#include <chrono>
 #include <dockwright/build/build_event.hpp>
 #include <dockwright/store/reference.hpp>
 #include <filesystem>
@@ -12,7 +13,12 @@
 namespace dockwright::cli {
 
 /// The output styles of `--progress` and `-q`.
-enum class render_style { classic, json, quiet };
+enum class render_style {
+    classic,  ///< Docker's classic lines, for logs and pipes.
+    tty,      ///< The classic lines in colour, each step's duration and the build's total.
+    json,     ///< Docker's jsonmessage stream.
+    quiet,    ///< Only the image ID.
+};
 
 /// Turns build events into the lines `docker build` prints.
 class build_renderer {
@@ -37,6 +43,8 @@ class build_renderer {
     render_style style_;
     bool explain_cache_;
     std::string container_;
+    std::chrono::steady_clock::time_point build_start_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point step_start_ = build_start_;
 };
 
 /// The size of the tar the docker CLI would send for `context`: the entries .dockerignore
