@@ -51,15 +51,19 @@ for _cls in (Config, HealthConfig, History, RootFS, V1Image, Image):
 
 @dataclass(frozen=True)
 class Change:
-    """One field that differs between two documents.
+    """One field or file that differs between two documents or images.
 
-    ``path`` names the field as in Docker's JSON (``config.Env[2]``); ``old`` and ``new`` are
-    the decoded JSON values, or ``None`` where the field is absent on that side.
+    ``path`` names the field as in Docker's JSON (``config.Env[2]``), or a file as
+    ``files:/etc/passwd``. ``old`` and ``new`` are the decoded JSON values (for a file: its
+    type, size, mode, owner and link target), or ``None`` where it is absent on that side.
+    ``made_by`` is the history entry (the Dockerfile step) whose layer last wrote the file, when
+    known.
     """
 
     path: str
     old: Any
     new: Any
+    made_by: str | None = None
 
 
 def _walk(path: str, old: Any, new: Any, changes: list[Change]) -> None:
@@ -83,23 +87,89 @@ class Diff(list[Change]):
         """Render the changes as an HTML table, or say that the documents are equal."""
         if not self:
             return "<i>no differences</i>"
-        header = "<tr><th>field</th><th>old</th><th>new</th></tr>"
+        makers = any(c.made_by for c in self)
+        header = "<tr><th>field</th><th>old</th><th>new</th>"
+        header += "<th>made by</th></tr>" if makers else "</tr>"
         rows = "".join(
             f"<tr><th style='text-align:left'><code>{html.escape(c.path)}</code></th>"
             f"<td style='text-align:left'>{_cell(c.old)}</td>"
-            f"<td style='text-align:left'>{_cell(c.new)}</td></tr>"
+            f"<td style='text-align:left'>{_cell(c.new)}</td>"
+            + (
+                f"<td style='text-align:left'><code>{html.escape(c.made_by or '')}</code></td>"
+                if makers
+                else ""
+            )
+            + "</tr>"
             for c in self
         )
         return f"<table>{header}{rows}</table>"
 
 
-def diff(old: ValueType, new: ValueType) -> Diff:
-    """Compare two configs or images field by field.
+def _files(record: Any) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """Return the files of a stored image with the history entry that last wrote each one.
 
-    Lists of different lengths are reported as one change of the whole list. Returns the
-    changes sorted by path; an empty list means the JSON documents are equal.
+    The layers are applied in order, whiteouts and opaque markers included.
+    """
+    makers = [h.created_by for h in record.config().history if not h.empty_layer]
+    layers = record.layers()
+    offset = len(makers) - len(layers)
+    files: dict[str, tuple[dict[str, Any], str | None]] = {}
+    for index, layer in enumerate(layers):
+        made_by = makers[index + offset] if 0 <= index + offset < len(makers) else None
+        for entry in layer.files():
+            path = "/" + entry.path.removeprefix("./").rstrip("/")
+            parent, _, name = path.rpartition("/")
+            if name == ".wh..wh..opq":
+                for key in [k for k in files if k.startswith(parent + "/")]:
+                    del files[key]
+                continue
+            if name.startswith(".wh."):
+                gone = f"{parent}/{name[4:]}"
+                for key in [k for k in files if k == gone or k.startswith(gone + "/")]:
+                    del files[key]
+                continue
+            if path == "/":
+                continue
+            summary = {
+                "type": entry.type,
+                "size": entry.size,
+                "mode": oct(entry.mode),
+                "uid": entry.uid,
+                "gid": entry.gid,
+                "link": entry.link,
+            }
+            files[path] = (summary, made_by)
+    return files
+
+
+def diff(old: Any, new: Any) -> Diff:
+    """Compare two configs, images or stored images field by field.
+
+    For two :class:`~dockwright.ImageRecord` values of a store, the changes also list every file
+    added, removed or changed (type, size, mode, owner, link target) in the merged layers, each
+    with the history entry whose layer wrote it. Lists of different lengths are reported as
+    one change of the whole list. Returns the changes sorted by path; an empty list means
+    they are equal.
     """
     changes = Diff()
+    if hasattr(old, "config_bytes") and hasattr(new, "config_bytes"):
+        _walk("", json.loads(old.config_bytes()), json.loads(new.config_bytes()), changes)
+        before, after = _files(old), _files(new)
+        for path in sorted(set(before) | set(after)):
+            left = before.get(path)
+            right = after.get(path)
+            if left is not None and right is not None and left[0] == right[0]:
+                continue
+            made_by = right[1] if right is not None else left[1] if left is not None else None
+            changes.append(
+                Change(
+                    f"files:{path}",
+                    left[0] if left is not None else None,
+                    right[0] if right is not None else None,
+                    made_by,
+                )
+            )
+        return changes
     _walk("", json.loads(old.to_json()), json.loads(new.to_json()), changes)
     return changes
 

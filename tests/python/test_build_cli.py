@@ -497,3 +497,20 @@ def test_copy_heredoc_parents_and_exclude(store_root: Path, tmp_path: Path) -> N
     assert classic.stderr.strip() == (
         "Error response from daemon: dockerfile parse error line 4: unknown instruction: HELLO"
     )
+
+
+def test_diff_of_two_builds_lists_files_and_steps(store_root: Path, tmp_path: Path) -> None:
+    import dockwright
+
+    base = "FROM base:test\nRUN echo one > /one && mkdir /gone && touch /gone/f\n"
+    run(store_root, "build", "-t", "diff:a", str(context(tmp_path / "a", base)))
+    changed = base + "RUN rm -r /gone && echo three > /one\nENV STAGE=b\n"
+    run(store_root, "build", "-t", "diff:b", str(context(tmp_path / "b", changed)))
+    store = dockwright.Store(store_root)
+    changes = {c.path: c for c in dockwright.diff(store.get("diff:a"), store.get("diff:b"))}
+    assert changes["config.Env"].new[-1] == "STAGE=b"
+    assert changes["files:/gone"].new is None
+    assert changes["files:/gone/f"].new is None
+    assert changes["files:/one"].old["size"] == 4
+    assert changes["files:/one"].new["size"] == 6
+    assert changes["files:/one"].made_by == "/bin/sh -c rm -r /gone && echo three > /one"
