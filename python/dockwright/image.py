@@ -84,7 +84,7 @@ class Diff(list[Change]):
     """
 
     def _repr_html_(self) -> str:
-        """Render the changes as an HTML table, or say that the documents are equal."""
+        """Render the changes as an HTML table, or a note that the documents are equal."""
         if not self:
             return "<i>no differences</i>"
         makers = any(c.made_by for c in self)
@@ -160,7 +160,11 @@ def diff(old: Any, new: Any) -> Diff:
             right = after.get(path)
             if left is not None and right is not None and left[0] == right[0]:
                 continue
-            made_by = right[1] if right is not None else left[1] if left is not None else None
+            made_by = None
+            if right is not None:
+                made_by = right[1]
+            elif left is not None:
+                made_by = left[1]
             changes.append(
                 Change(
                     f"files:{path}",
