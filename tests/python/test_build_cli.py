@@ -514,3 +514,31 @@ def test_diff_of_two_builds_lists_files_and_steps(store_root: Path, tmp_path: Pa
     assert changes["files:/one"].old["size"] == 4
     assert changes["files:/one"].new["size"] == 6
     assert changes["files:/one"].made_by == "/bin/sh -c rm -r /gone && echo three > /one"
+
+
+def test_add_archive_cannot_link_to_host_files(store_root: Path, tmp_path: Path) -> None:
+    hostile = io.BytesIO()
+    with tarfile.open(fileobj=hostile, mode="w") as tar:
+        link = tarfile.TarInfo("etc-link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc"
+        tar.addfile(link)
+        hard = tarfile.TarInfo("stolen")
+        hard.type = tarfile.LNKTYPE
+        hard.linkname = "etc-link/hostname"
+        tar.addfile(hard)
+    ctx = context(tmp_path, "FROM base:test\nADD evil.tar /x/\n")
+    (ctx / "evil.tar").write_bytes(hostile.getvalue())
+    result = run(store_root, "build", str(ctx), check=False)
+    assert result.returncode == 1
+    assert "invalid hard link stolen -> etc-link/hostname in evil.tar" in result.stderr
+    escape = io.BytesIO()
+    with tarfile.open(fileobj=escape, mode="w") as tar:
+        data = b"x"
+        info = tarfile.TarInfo("../../outside.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (ctx / "evil.tar").write_bytes(escape.getvalue())
+    result = run(store_root, "build", str(ctx), check=False)
+    assert result.returncode == 1
+    assert "its path leaves the destination" in result.stderr

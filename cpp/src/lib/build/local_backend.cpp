@@ -452,9 +452,20 @@ void extract_archive(const fs::path& source, const std::string& dest_rel, upper_
         }
         writer.remove_entry(rel);
         if (const char* hard = archive_entry_hardlink(entry)) {
+            // Resolve the link target's directory inside the root, so a symlink the archive
+            // made earlier cannot point the link at a file of the host.
             const std::string link_clean = clean_inside_root(hard);
-            const fs::path existing = writer.host(join_rel(dest_rel, link_clean));
-            if (::link(existing.c_str(), target.c_str()) != 0) {
+            const std::string link_parent =
+                writer.view().resolve(join_rel(dest_rel, parent_rel(link_clean)), true);
+            const fs::path existing = writer.host(join_rel(link_parent, base_name(link_clean)));
+            struct stat link_info {};
+            if (::lstat(existing.c_str(), &link_info) != 0 || S_ISDIR(link_info.st_mode)) {
+                throw error("invalid hard link " + name + " -> " + hard + " in " +
+                            source.filename().string() +
+                            ": the target is not an earlier file "
+                            "of the archive");
+            }
+            if (::linkat(AT_FDCWD, existing.c_str(), AT_FDCWD, target.c_str(), 0) != 0) {
                 fail("cannot link " + std::string(hard) + " to", target, errno);
             }
             continue;
