@@ -222,6 +222,11 @@ class upper_writer {
     /// a lower layer is copied up with its mode and owner, a missing one is created with
     /// `mode` and `owner`. Returns whether `rel` itself was created.
     bool ensure_directory(const std::string& rel, mode_t mode, identity owner) {
+        // Fast path: a directory already in the upper directory has all its parents there.
+        struct stat info {};
+        if (!rel.empty() && ::lstat(host(rel).c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+            return false;
+        }
         std::string prefix;
         bool created = false;
         std::size_t start = 0;
@@ -249,6 +254,8 @@ class upper_writer {
 
     /// Removes whatever the upper directory holds at `rel`.
     void remove_entry(const std::string& rel) {
+        struct stat info {};
+        if (::lstat(host(rel).c_str(), &info) != 0) return;
         std::error_code ignored;
         fs::remove_all(host(rel), ignored);
     }
