@@ -40,7 +40,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 PEERS = ("dockwright", "docker-classic", "docker-buildkit", "buildah")
 PHASES = ("cold", "cached", "touched")
-# Targets of issue 7: minimum ratio (fastest peer / dockwright) per phase.
+# Speed targets: the minimum ratio (fastest peer / dockwright) per phase.
 TARGETS = {"cold": 3.0, "cached": 1.0, "touched": 1.0}
 DOCKER_SOCKET = Path("/var/run/docker.sock")
 
@@ -218,8 +218,8 @@ class Bench:
         self.base_tar.unlink(missing_ok=True)
         must([str(self.cli), "save", "-o", str(self.base_tar), "busybox:local"], env=env)
 
-    def docker_answers(self) -> bool:
-        """Tell whether a docker engine answers on the default socket."""
+    def docker_responds(self) -> bool:
+        """Return whether a docker engine responds on the default socket."""
         if not shutil.which(self.docker) and not Path(self.docker).exists():
             return False
         return run_quiet([self.docker, "info"], timeout=30).returncode == 0
@@ -241,7 +241,7 @@ class Bench:
         )
         log(f"started dockerd, pid {self.started_dockerd.pid}")
         for _ in range(120):
-            if self.docker_answers():
+            if self.docker_responds():
                 return ""
             if self.started_dockerd.poll() is not None:
                 return f"dockerd exited {self.started_dockerd.returncode}; see dockerd.log"
@@ -286,9 +286,9 @@ class Bench:
         if {"docker-classic", "docker-buildkit"} & set(wanted):
             if not (shutil.which(self.docker) or Path(self.docker).exists()):
                 docker_reason = f"the docker client {self.docker} is not installed"
-            elif not self.docker_answers():
+            elif not self.docker_responds():
                 docker_reason = (
-                    "no docker engine answers on the default socket (--start-dockerd starts one)"
+                    "no docker engine responds on the default socket (--start-dockerd starts one)"
                 )
                 if self.args.start_dockerd:
                     docker_reason = self.start_dockerd()
@@ -715,7 +715,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        "Targets of issue 7: cold at least 3x faster than the fastest peer, cached "
+        "Speed targets: cold at least 3x faster than the fastest peer, cached "
         "and touched at least as fast as the fastest peer.",
         "",
         "| scenario | phase | fastest peer | fastest peer / dockwright | target | met |",
@@ -804,7 +804,7 @@ def main() -> int:
     ap.add_argument(
         "--start-dockerd",
         action="store_true",
-        help="start dockerd --iptables=false --bridge=none when no engine answers, "
+        help="start dockerd --iptables=false --bridge=none when no engine responds, "
         "and stop it at the end",
     )
     ap.add_argument(
