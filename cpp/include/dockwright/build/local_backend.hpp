@@ -26,6 +26,9 @@ struct build_secret {
 struct local_backend_options {
     exec::network_mode network = exec::network_mode::none;
     exec::resource_limits limits;
+    /// Where the containers' upper directories go; empty chooses /dev/shm when it is a
+    /// tmpfs with at least 4 GiB free, else the store's tmp/.
+    std::filesystem::path scratch;
     /// The executor's state directory; empty for exec::default_state_dir().
     std::filesystem::path exec_state_dir;
     /// Derive container IDs from the step instead of random bytes, for reproducible builds.

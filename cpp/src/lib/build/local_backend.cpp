@@ -3,7 +3,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -578,11 +580,33 @@ std::string short_id(const digest& id) {
 
 }  // namespace
 
+/// Where containers' upper directories go: `requested` when set, else a tmpfs (/dev/shm) with
+/// room to spare, where creating many files costs far less than on a disk, else the store's
+/// tmp/. Layers are streamed into the store, so nothing here has to outlive the build.
+fs::path scratch_directory(const store& images, const fs::path& requested) {
+    fs::path parent = requested;
+    if (const char* env = std::getenv("DOCKWRIGHT_SCRATCH"); parent.empty() && env && *env) {
+        parent = env;
+    }
+    if (parent.empty()) {
+        struct statfs fs_info {};
+        constexpr std::uint64_t enough = 4ULL << 30;
+        if (::statfs("/dev/shm", &fs_info) == 0 && fs_info.f_type == TMPFS_MAGIC &&
+            static_cast<std::uint64_t>(fs_info.f_bavail) * fs_info.f_bsize >= enough) {
+            parent = "/dev/shm";
+        }
+    }
+    if (parent.empty()) return images.make_temp_dir("build-");
+    std::string pattern = (parent / "dockwright-build-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) return images.make_temp_dir("build-");
+    return pattern;
+}
+
 struct local_backend::state {
     state(store& s, local_backend_options o)
         : images(s),
           options(std::move(o)),
-          build_dir(s.make_temp_dir("build-")),
+          build_dir(scratch_directory(s, options.scratch)),
           context(options.context) {}
 
     store& images;
