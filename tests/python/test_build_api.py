@@ -293,6 +293,10 @@ INTERRUPT_SCRIPT = textwrap.dedent(
     from dockwright import events
     from dockwright.conformance import import_busybox
 
+    # A shell starts background jobs with SIGINT ignored, and Python keeps that; the test is
+    # about an interactive session, which has Python's default handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     store = dockwright.Store(sys.argv[1])
     import_busybox(store)
     def on_event(event):
