@@ -10,8 +10,8 @@ run:
 * touched: a cached build after the content of one context file changed (the scenario's
   TOUCH_FILE, else its README, which no step reads).
 
-Every phase is one untimed warm-up build followed by N timed builds; the figure is the median
-wall time from a monotonic clock around fork and wait of the build command. Peers are
+Every phase is one untimed warm-up build followed by N timed builds. The figure is the median
+wall time, from a monotonic clock around fork and wait of the build command. Peers are
 `docker build` with the classic builder (DOCKER_BUILDKIT=0) and with BuildKit, and
 `buildah bud`. A peer that is not installed, or whose engine does not answer, is reported as
 missing with the reason; nothing is estimated for it.
@@ -551,8 +551,8 @@ class Bench:
 def build_facts(cli: Path) -> dict[str, str]:
     """Return the source commit and compiler flags of the dockwright program CLI.
 
-    A program in a CMake build folder is traced to its source folder through CMakeCache.txt;
-    the commit is that folder's COMMIT file (a source tree unpacked from `git archive`),
+    A program in a CMake build folder is traced to its source folder through CMakeCache.txt.
+    The commit is that folder's COMMIT file (a source tree unpacked from `git archive`),
     else what `git describe` reports there.
     """
     facts = {"source": "", "commit": "unknown", "build_type": "", "flags": ""}
