@@ -46,9 +46,10 @@ std::optional<std::string> find_git() {
     std::string_view dirs = path ? path : "";
     while (true) {
         const auto colon = dirs.find(':');
-        std::string dir(dirs.substr(0, colon));
-        if (dir.empty()) dir = ".";
-        const std::string candidate = dir + "/git";
+        // One construction and an append: `dir + "/git"` trips GCC 12's false -Wrestrict at -O3.
+        const std::string_view dir = dirs.substr(0, colon);
+        std::string candidate(dir.empty() ? std::string_view(".") : dir);
+        candidate.append("/git");
         struct stat info {};
         if (::stat(candidate.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
             ::access(candidate.c_str(), X_OK) == 0) {
