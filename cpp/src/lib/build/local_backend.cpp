@@ -736,7 +736,10 @@ fs::path source_in(const fs::path& root, const std::string& source, const std::s
 std::vector<fs::path> add_mounts(local_backend::state& s, const run_spec& spec,
                                  exec::run_spec& plan) {
     std::vector<fs::path> temporary;
-    for (const auto& [mount, from] : spec.mounts) {
+    for (const auto& entry : spec.mounts) {
+        // Plain references: clang 14 cannot capture structured bindings in the lambda below.
+        const run_mount& mount = entry.first;
+        const std::optional<digest>& from = entry.second;
         exec::extra_mount out;
         out.target = mount.target;
         out.readonly = mount.readonly;
