@@ -98,6 +98,19 @@ std::map<std::string, std::string> label_values(const std::vector<std::string>& 
     return out;
 }
 
+/// Splits a `key=value,key=value` flag value; a field without `=` has an empty value.
+std::vector<std::pair<std::string, std::string>> key_value_fields(const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::stringstream fields(text);
+    std::string field;
+    while (std::getline(fields, field, ',')) {
+        const std::size_t equals = field.find('=');
+        out.emplace_back(field.substr(0, equals),
+                         equals == std::string::npos ? "" : field.substr(equals + 1));
+    }
+    return out;
+}
+
 /// One `-o type=...,dest=...` request.
 struct output_request {
     std::string type = "docker";
@@ -111,12 +124,7 @@ output_request parse_output(const std::string& text) {
         out.dest = text;
         return out;
     }
-    std::stringstream fields(text);
-    std::string field;
-    while (std::getline(fields, field, ',')) {
-        const std::size_t equals = field.find('=');
-        const std::string key = field.substr(0, equals);
-        const std::string value = equals == std::string::npos ? "" : field.substr(equals + 1);
+    for (const auto& [key, value] : key_value_fields(text)) {
         if (key == "type") {
             out.type = value;
         } else if (key == "dest") {
@@ -141,12 +149,7 @@ output_request parse_output(const std::string& text) {
 
 build_secret parse_secret(const std::string& text) {
     build_secret secret;
-    std::stringstream fields(text);
-    std::string field;
-    while (std::getline(fields, field, ',')) {
-        const std::size_t equals = field.find('=');
-        const std::string key = field.substr(0, equals);
-        const std::string value = equals == std::string::npos ? "" : field.substr(equals + 1);
+    for (const auto& [key, value] : key_value_fields(text)) {
         if (key == "id") {
             secret.id = value;
         } else if (key == "src" || key == "source") {

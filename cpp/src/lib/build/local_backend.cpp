@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -559,16 +558,6 @@ std::string cache_difference(const config& a, const config& b) {
     return {};
 }
 
-bool is_opaque_dir(const fs::path& dir) {
-    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
-        char value[2] = {};
-        if (::lgetxattr(dir.c_str(), name, value, sizeof value) == 1 && value[0] == 'y') {
-            return true;
-        }
-    }
-    return false;
-}
-
 const digest& empty_tar_digest() {
     static const digest value = digest::sha256_of(std::string(1024, '\0'));
     return value;
@@ -829,7 +818,7 @@ void remove_mount_points(const container_record& record, const run_spec& spec) {
             struct stat info {};
             if (::lstat(path.c_str(), &info) != 0) break;
             if (S_ISDIR(info.st_mode)) {
-                if (!fs::is_empty(path) || is_opaque_dir(path)) break;
+                if (!fs::is_empty(path) || detail::is_opaque(path)) break;
             } else if (!(S_ISREG(info.st_mode) && info.st_size == 0 &&
                          rel == clean_inside_root(mount.target))) {
                 break;

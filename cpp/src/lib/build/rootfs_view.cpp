@@ -22,16 +22,6 @@ bool is_whiteout(const struct stat& info) {
     return S_ISCHR(info.st_mode) && ::major(info.st_rdev) == 0 && ::minor(info.st_rdev) == 0;
 }
 
-bool is_opaque(const fs::path& dir) {
-    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
-        char value[2] = {};
-        if (::lgetxattr(dir.c_str(), name, value, sizeof value) == 1 && value[0] == 'y') {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::vector<std::string> split(const std::string& path) {
     std::vector<std::string> parts;
     std::size_t start = 0;
@@ -44,6 +34,16 @@ std::vector<std::string> split(const std::string& path) {
 }
 
 }  // namespace
+
+bool is_opaque(const fs::path& dir) {
+    for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+        char value[2] = {};
+        if (::lgetxattr(dir.c_str(), name, value, sizeof value) == 1 && value[0] == 'y') {
+            return true;
+        }
+    }
+    return false;
+}
 
 std::string clean_inside_root(const std::string& path) {
     std::vector<std::string> out;

@@ -43,6 +43,10 @@ class rootfs_view {
     std::vector<std::filesystem::path> layers_;  ///< top first
 };
 
+/// Whether the directory `dir` is marked opaque (`trusted.overlay.opaque` or
+/// `user.overlay.opaque` is "y"), hiding what lower layers hold under it.
+bool is_opaque(const std::filesystem::path& dir);
+
 /// Normalises a path inside a root: drops empty, `.` and leading `/` components and applies
 /// `..` without climbing above the root. Returns "" for the root itself.
 std::string clean_inside_root(const std::string& path);
