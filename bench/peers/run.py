@@ -13,7 +13,7 @@ run:
 Every phase is one untimed warm-up build followed by N timed builds. The figure is the median
 wall time, from a monotonic clock around fork and wait of the build command. Peers are
 `docker build` with the classic builder (DOCKER_BUILDKIT=0) and with BuildKit, and
-`buildah bud`. A peer that is not installed, or whose engine does not answer, is reported as
+`buildah bud`. A peer that is not installed, or whose engine does not respond, is reported as
 missing with the reason; nothing is estimated for it.
 
 Results go to OUT/results.json (every run) and OUT/results.md (medians and ratios).
@@ -230,7 +230,7 @@ class Bench:
         if not dockerd:
             return "dockerd is not installed"
         if DOCKER_SOCKET.exists():
-            return f"{DOCKER_SOCKET} exists but the engine does not answer; not starting another"
+            return f"{DOCKER_SOCKET} exists but the engine does not respond; not starting another"
         out = open(self.work / "dockerd.log", "wb")
         self.started_dockerd = subprocess.Popen(
             [dockerd, "--iptables=false", "--bridge=none"],

@@ -309,7 +309,7 @@ def build(
     --pull``) or ``never``. ``reproducible`` fixes times and container IDs, so equal inputs
     give equal image IDs. ``source_date_epoch`` (else $SOURCE_DATE_EPOCH) sets the time and
     implies ``reproducible``. ``secrets`` maps an ID to a host file, which a
-    ``RUN --mount=type=secret,id=<id>`` sees at ``/run/secrets/<id>``.
+    ``RUN --mount=type=secret,id=<id>`` mounts at ``/run/secrets/<id>``.
 
     ``on_event`` receives each :mod:`dockwright.events` event as it happens, on the calling
     thread; an exception it raises stops the build and propagates. The GIL is released while

@@ -27,7 +27,7 @@ class BuildStep:
     ``duration`` is in seconds. ``image_id`` is the image the step committed (for FROM, the
     base image; None for ``scratch``). ``layer_digest`` (the diff ID) and ``layer_size``
     (bytes of the uncompressed tar) are set for steps that made a layer, cache hits included.
-    ``output`` holds the lines a RUN step wrote, standard output and error interleaved.
+    ``output`` contains the lines a RUN step wrote, standard output and error interleaved.
     """
 
     number: int

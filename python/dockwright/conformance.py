@@ -339,7 +339,7 @@ def run_case(case: Case, store: Store) -> CaseOutcome:
     """
     options = dict(case.build_options)
     dockerfile = options.pop("dockerfile", None)
-    # A case reaches a registry only when it asks to, so a mistyped base fails fast offline.
+    # A case reaches a registry only when it requests a pull, so a mistyped base fails fast offline.
     options.setdefault("pull", "never")
     outcome = CaseOutcome(case)
     try:

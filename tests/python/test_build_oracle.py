@@ -1,6 +1,6 @@
 """Docker-oracle conformance of `dockwright build --classic`.
 
-Every case under the shared corpus's oracle/cases is staged as its README says. It is built
+Every case under the shared corpus's oracle/cases is staged as its README describes. It is built
 with `dockwright build --classic --no-cache <args> <context>` into a store that contains the
 oracle's base images, then saved with `dockwright save`. The corpus's own compare.py then
 compares it with Docker 20.10's output (config bytes, layer listings). The `Step N/M : ...`

@@ -21,11 +21,12 @@ struct exec_user {
 };
 
 /// Resolves `spec` (`name`, `uid`, `name:group`, `uid:gid`, empty for root) the way Docker
-/// 20.10 does through runc's user lookup: a name must be in `passwd_text`, a number need not
-/// be (its gid is then 0); an explicit group replaces the primary group and the supplementary
-/// groups are only that group, else they are every group of `group_text` that lists the user's
-/// name; the primary group is always among them, as Docker passes it too. Throws exec_error
-/// with Docker's message, e.g. `unable to find user app: no matching entries in passwd file`.
+/// 20.10 does through runc's user lookup. A name must be in `passwd_text`, a number need not
+/// be (its gid is then 0). An explicit group replaces the primary group and is then the only
+/// supplementary group. Otherwise the supplementary groups are every group of `group_text`
+/// that lists the user's name. The primary group is always among them, because Docker passes
+/// it too. Throws exec_error with Docker's message, e.g.
+/// `unable to find user app: no matching entries in passwd file`.
 exec_user resolve_user(std::string_view spec, std::string_view passwd_text,
                        std::string_view group_text);
 
