@@ -2,72 +2,23 @@
 #include <charconv>
 #include <dockwright/core/error.hpp>
 #include <dockwright/core/json.hpp>
+#include <dockwright/core/utf8.hpp>
 
 namespace dockwright::json {
 
 namespace {
 
-constexpr char32_t replacement_char = 0xFFFD;
+using detail::append_rune;
+using detail::replacement_char;
+
+/// Decodes the UTF-8 sequence at `text[i]` (Go's utf8.DecodeRune: U+FFFD, 1 when invalid).
+detail::decoded_rune decode_rune(std::string_view text, std::size_t i) {
+    return detail::decode_rune(text.substr(i));
+}
+
 // Go's decoder has a nesting limit too; this one keeps the recursive reader well inside the
 // default 8 MiB stack even under AddressSanitizer.
 constexpr int max_depth = 1000;
-
-/// Decodes one UTF-8 sequence at `text[i]` as Go's utf8.DecodeRune does: returns the code
-/// point and its length, or (U+FFFD, 1) for an invalid or truncated sequence.
-std::pair<char32_t, std::size_t> decode_rune(std::string_view text, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char b0 = byte(i);
-    if (b0 < 0x80) return {b0, 1};
-
-    std::size_t length = 0;
-    char32_t rune = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        length = 2;
-        rune = b0 & 0x1F;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        length = 3;
-        rune = b0 & 0x0F;
-        if (b0 == 0xE0) low = 0xA0;
-        if (b0 == 0xED) high = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        length = 4;
-        rune = b0 & 0x07;
-        if (b0 == 0xF0) low = 0x90;
-        if (b0 == 0xF4) high = 0x8F;
-    } else {
-        return {replacement_char, 1};
-    }
-    // A truncated sequence is rejected one byte at a time, like any other invalid one.
-    if (i + length > text.size()) return {replacement_char, 1};
-    for (std::size_t k = 1; k < length; ++k) {
-        const unsigned char b = byte(i + k);
-        const unsigned char lo = k == 1 ? low : 0x80;
-        const unsigned char hi = k == 1 ? high : 0xBF;
-        if (b < lo || b > hi) return {replacement_char, 1};
-        rune = (rune << 6) | (b & 0x3F);
-    }
-    return {rune, length};
-}
-
-void append_utf8(std::string& out, char32_t rune) {
-    if (rune < 0x80) {
-        out += static_cast<char>(rune);
-    } else if (rune < 0x800) {
-        out += static_cast<char>(0xC0 | (rune >> 6));
-        out += static_cast<char>(0x80 | (rune & 0x3F));
-    } else if (rune < 0x10000) {
-        out += static_cast<char>(0xE0 | (rune >> 12));
-        out += static_cast<char>(0x80 | ((rune >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (rune & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (rune >> 18));
-        out += static_cast<char>(0x80 | ((rune >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((rune >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (rune & 0x3F));
-    }
-}
 
 void append_unicode_escape(std::string& out, unsigned code) {
     static constexpr std::string_view digits = "0123456789abcdef";
@@ -270,7 +221,7 @@ class reader {
                 continue;
             }
             const auto [rune, length] = decode_rune(text_, pos_);
-            append_utf8(out, rune);
+            append_rune(out, rune);
             pos_ += length;
         }
     }
@@ -319,7 +270,7 @@ class reader {
                 pos_ += 2;
                 const unsigned low = read_hex4();
                 if (low >= 0xDC00 && low < 0xE000) {
-                    append_utf8(out, 0x10000 + ((rune - 0xD800) << 10) + (low - 0xDC00));
+                    append_rune(out, 0x10000 + ((rune - 0xD800) << 10) + (low - 0xDC00));
                     return;
                 }
                 pos_ = saved;
@@ -328,7 +279,7 @@ class reader {
         } else if (rune >= 0xDC00 && rune < 0xE000) {
             rune = replacement_char;
         }
-        append_utf8(out, rune);
+        append_rune(out, rune);
     }
 
     std::string_view text_;
@@ -401,7 +352,7 @@ void append_string(std::string& out, std::string_view text) {
             // NOTE: Go's encoder alone would write the escape \ufffd here. Docker's strings
             // reach the config after a JSON decode, which already replaced invalid bytes by
             // the raw character, so the bytes Docker writes are EF BF BD; so are ours.
-            append_utf8(out, replacement_char);
+            append_rune(out, replacement_char);
         } else {
             out.append(text.substr(i, length));
         }
@@ -421,7 +372,7 @@ std::string sanitize_utf8(std::string_view text) {
     while (i < text.size()) {
         const auto [rune, length] = decode_rune(text, i);
         if (rune == replacement_char && length == 1) {
-            append_utf8(out, replacement_char);
+            append_rune(out, replacement_char);
         } else {
             out.append(text.substr(i, length));
         }
