@@ -46,7 +46,7 @@ constexpr decoded_rune decode_rune(std::string_view text) noexcept {
     return {value, width};
 }
 
-/// Appends the UTF-8 encoding of `rune`; values that are not Unicode scalar values are written
+/// Appends the UTF-8 encoding of `rune`. A value that is not a Unicode scalar value is written
 /// as U+FFFD, as Go's utf8.AppendRune does.
 inline void append_rune(std::string& out, char32_t rune) {
     if (rune > 0x10FFFF || (rune >= 0xD800 && rune <= 0xDFFF)) rune = replacement_char;
