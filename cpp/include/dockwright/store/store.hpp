@@ -56,12 +56,23 @@ struct prune_report {
     std::uint64_t temporary_files = 0;
 };
 
+/// When blob_writer::commit() makes the blob durable.
+enum class blob_durability {
+    immediate,  ///< commit() fsyncs the file and its directory before returning.
+    /// commit() only renames the file into place. store::commit_images() fsyncs every blob
+    /// its rows name before the rows become visible, so the caller must record the blob
+    /// through it (or fsync it itself) before anything names the blob.
+    deferred,
+};
+
 /// Writes one blob: bytes go to a temporary file under the store's `tmp/`, hashed on the way,
 /// and commit() moves the file to `blobs/sha256/<hex>` only after the digest is checked and
-/// the data is fsync'ed. A writer destroyed without commit() removes its temporary file.
+/// (unless the durability is deferred) the data is fsync'ed. A writer destroyed without
+/// commit() removes its temporary file.
 class blob_writer final : public layer::byte_sink {
   public:
-    explicit blob_writer(const store& owner);
+    explicit blob_writer(const store& owner,
+                         blob_durability durability = blob_durability::immediate);
     ~blob_writer() override;
 
     void write(std::span<const std::byte> bytes) override;
@@ -80,6 +91,7 @@ class blob_writer final : public layer::byte_sink {
     hasher hasher_;
     std::uint64_t size_ = 0;
     std::vector<std::byte> buffer_;
+    blob_durability durability_;
     void flush();
 };
 
@@ -137,6 +149,13 @@ class store {
     /// references at it, in one transaction. Throws store_error when a blob is missing.
     commit_result commit_image(const image_commit& request);
 
+    /// Records several images, parents first, and their references in one transaction. The
+    /// config blobs are written without an fsync each. Then every config and layer blob
+    /// the rows name is fsync'ed in one batch before the transaction, so blobs written with
+    /// blob_durability::deferred are durable before a row names them. Returns one result
+    /// per request. Throws store_error when a layer blob is missing.
+    std::vector<commit_result> commit_images(std::span<const image_commit> requests);
+
     [[nodiscard]] std::vector<image_record> images() const;
     /// Finds an image by reference (`busybox`, `busybox:1`), full ID or unique ID prefix.
     /// Throws image_not_found_error.
@@ -179,6 +198,10 @@ class store {
     struct database;
 
     void collect_garbage(prune_report& report);
+    /// Checks the layer blobs of a request and returns the sum of their sizes.
+    std::uint64_t checked_layer_size(const image_commit& request) const;
+    /// Inserts the rows of one image and its references; the caller holds a transaction.
+    commit_result insert_image_rows(const image_commit& request, const digest& id);
     std::filesystem::path root_;
     std::unique_ptr<database> db_;
 };

@@ -95,7 +95,8 @@ struct store::database {
 
 // ---- blob_writer -------------------------------------------------------------------------
 
-blob_writer::blob_writer(const store& owner) : owner_(owner) {
+blob_writer::blob_writer(const store& owner, blob_durability durability)
+    : owner_(owner), durability_(durability) {
     temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) {
@@ -144,7 +145,8 @@ digest blob_writer::commit(const std::optional<digest>& expected) {
     if (expected && *expected != actual) {
         throw store_error(expected->str(), "content has digest " + actual.str());
     }
-    if (::fsync(fd_) != 0) {
+    const bool sync = durability_ == blob_durability::immediate;
+    if (sync && ::fsync(fd_) != 0) {
         throw store_error(temp_path_.string(),
                           std::string("fsync failed: ") + std::strerror(errno));
     }
@@ -156,7 +158,7 @@ digest blob_writer::commit(const std::optional<digest>& expected) {
         ::unlink(temp_path_.c_str());
         throw store_error(target.string(), "cannot move the blob into place: " + reason);
     }
-    detail::fsync_directory(target.parent_path());
+    if (sync) detail::fsync_directory(target.parent_path());
     return actual;
 }
 
@@ -241,9 +243,7 @@ store::writer_lock store::lock_for_writing() const {
     return writer_lock(open_lock(root_, LOCK_SH));
 }
 
-commit_result store::commit_image(const image_commit& request) {
-    const image decoded = image_from_json(request.config);
-    const digest id = write_blob(request.config);
+std::uint64_t store::checked_layer_size(const image_commit& request) const {
     std::uint64_t size = 0;
     for (const auto& layer : request.layers) {
         std::error_code failure;
@@ -256,9 +256,11 @@ commit_result store::commit_image(const image_commit& request) {
         }
         size += layer.size;
     }
+    return size;
+}
 
-    auto& db = db_->connection;
-    detail::sqlite_transaction transaction(db);
+commit_result store::insert_image_rows(const image_commit& request, const digest& id) {
+    const auto& db = db_->connection;
     for (const auto& layer : request.layers) {
         detail::sqlite_statement insert(
             db,
@@ -277,13 +279,14 @@ commit_result store::commit_image(const image_commit& request) {
     detail::sqlite_statement exists(db, "SELECT 1 FROM images WHERE id = ?1");
     exists.bind(1, id.str());
     if (!exists.step()) {
+        const image decoded = image_from_json(request.config);
         detail::sqlite_statement insert(
             db, "INSERT INTO images(id, parent, created, size, added) VALUES(?1,?2,?3,?4,?5)");
         insert.bind(1, id.str());
         insert.bind_optional(2,
                              request.parent ? std::optional(request.parent->str()) : std::nullopt);
         insert.bind(3, decoded.created.str());
-        insert.bind(4, static_cast<std::int64_t>(size));
+        insert.bind(4, static_cast<std::int64_t>(checked_layer_size(request)));
         insert.bind(5, timestamp::now().str());
         insert.run();
         for (std::size_t i = 0; i < request.layers.size(); ++i) {
@@ -309,8 +312,83 @@ commit_result store::commit_image(const image_commit& request) {
         upsert.bind(1, target.str()).bind(2, id.str());
         upsert.run();
     }
-    transaction.commit();
     return result;
+}
+
+commit_result store::commit_image(const image_commit& request) {
+    return commit_images(std::span(&request, 1)).front();
+}
+
+namespace {
+
+/// Fsyncs the files in two passes: the first starts the write-back of every file, the
+/// second waits for each. On ext4 the first fsync then commits the journal for all of them,
+/// so the others return quickly.
+void fsync_files(const std::vector<fs::path>& paths) {
+    std::vector<int> descriptors;
+    descriptors.reserve(paths.size());
+    const auto close_all = [&] {
+        for (const int fd : descriptors)
+            ::close(fd);
+    };
+    for (const fs::path& path : paths) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            const std::string reason = std::strerror(errno);
+            close_all();
+            throw store_error(path.string(), "cannot open: " + reason);
+        }
+        descriptors.push_back(fd);
+        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
+    for (std::size_t i = 0; i < descriptors.size(); ++i) {
+        if (::fsync(descriptors[i]) != 0) {
+            const std::string reason = std::strerror(errno);
+            close_all();
+            throw store_error(paths[i].string(), "fsync failed: " + reason);
+        }
+    }
+    close_all();
+}
+
+}  // namespace
+
+std::vector<commit_result> store::commit_images(std::span<const image_commit> requests) {
+    if (requests.empty()) return {};
+    std::vector<digest> ids;
+    ids.reserve(requests.size());
+    std::set<std::string> seen;
+    std::vector<fs::path> blobs;
+    const auto add_blob = [&](const digest& blob) {
+        if (seen.insert(blob.str()).second) blobs.push_back(blob_path(blob));
+    };
+    for (const image_commit& request : requests) {
+        (void)image_from_json(request.config);  // rejects an invalid config before any write
+        checked_layer_size(request);
+        const digest id = digest::sha256_of(request.config);
+        if (!has_blob(id)) {
+            blob_writer writer(*this, blob_durability::deferred);
+            writer.write(std::as_bytes(std::span(request.config.data(), request.config.size())));
+            writer.commit(id);
+        }
+        add_blob(id);
+        for (const layer_record& layer : request.layers)
+            add_blob(layer.diff_id);
+        ids.push_back(id);
+    }
+    // A blob written before with blob_durability::deferred, or by a process that was killed
+    // before its rows, becomes durable here, before any row names it.
+    fsync_files(blobs);
+    detail::fsync_directory(root_ / "blobs" / "sha256");
+
+    auto& db = db_->connection;
+    detail::sqlite_transaction transaction(db);
+    std::vector<commit_result> results;
+    results.reserve(requests.size());
+    for (std::size_t i = 0; i < requests.size(); ++i)
+        results.push_back(insert_image_rows(requests[i], ids[i]));
+    transaction.commit();
+    return results;
 }
 
 image_record store::get(const digest& id) const {
