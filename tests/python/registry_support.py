@@ -189,13 +189,29 @@ class Registry:
 class Proxy:
     """A loopback HTTP proxy in front of a plain registry that can damage blob responses.
 
-    `mangle(path, body, count)` returns the body to send, or None to cut the connection after
-    half of it. `count` is the number of earlier GETs of that path.
+    `mangle(path, body, count)` returns the body to send, None to cut the connection after
+    half of it, Proxy.Cut(body) to send half of another body and cut, or Proxy.STALL to send
+    half and then hold the connection open until stop().
+    `count` is the number of earlier full GETs of that path. Only whole (HTTP 200) blob
+    responses are mangled; `requests` records (method, path, Range header) of every request.
     """
 
-    def __init__(self, upstream: str, mangle: Callable[[str, bytes, int], bytes | None]) -> None:
+    STALL = b"stall"
+
+    class Cut:
+        """A body of which only the first half is sent before the connection is cut."""
+
+        def __init__(self, body: bytes) -> None:
+            self.body = body
+
+    def __init__(self, upstream: str,
+                 mangle: Callable[[str, bytes, int], bytes | Proxy.Cut | None]) -> None:
         counts: dict[str, int] = {}
         lock = threading.Lock()
+        self.requests: list[tuple[str, str, str | None]] = []
+        self.stopping = threading.Event()
+        requests = self.requests
+        stopping = self.stopping
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -204,6 +220,8 @@ class Proxy:
                 pass
 
             def forward(self, method: str) -> None:
+                with lock:
+                    requests.append((method, self.path, self.headers.get("Range")))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 connection = http.client.HTTPConnection(upstream, timeout=30)
@@ -212,12 +230,18 @@ class Proxy:
                 response = connection.getresponse()
                 data = response.read()
                 cut = False
+                stall = False
                 if method == "GET" and "/blobs/sha256:" in self.path and response.status == 200:
                     with lock:
                         count = counts.get(self.path, 0)
                         counts[self.path] = count + 1
                     changed = mangle(self.path, data, count)
                     if changed is None:
+                        cut = True
+                    elif changed is Proxy.STALL:
+                        stall = True
+                    elif isinstance(changed, Proxy.Cut):
+                        data = changed.body
                         cut = True
                     else:
                         data = changed
@@ -228,6 +252,12 @@ class Proxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if method == "HEAD":
+                    return
+                if stall:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    stopping.wait(120)
+                    self.close_connection = True
                     return
                 if cut:
                     self.wfile.write(data[: len(data) // 2])
@@ -250,6 +280,7 @@ class Proxy:
 
     def stop(self) -> None:
         """Stop serving."""
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -264,9 +295,12 @@ def b64url(data: bytes) -> str:
 class TokenServer:
     """A loopback token server for registry token auth: checks basic credentials and returns
     RS256 JWTs that carry the signing certificate in `x5c`, granting every requested action.
+    A form POST with grant_type=refresh_token exchanges a token of `refresh_tokens` (token to
+    user name) the same way, as OAuth2 clients with an identity token do.
     """
 
-    def __init__(self, folder: Path, service: str, users: dict[str, str]) -> None:
+    def __init__(self, folder: Path, service: str, users: dict[str, str],
+                 refresh_tokens: dict[str, str] | None = None) -> None:
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "token.key",
              "-out", "token.pem", "-days", "2", "-subj", "/CN=dockwright token signer"],
@@ -286,6 +320,25 @@ class TokenServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def reject(self) -> None:
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                from urllib.parse import parse_qs
+
+                form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                requests.append("POST " + form)
+                fields = parse_qs(form)
+                token = fields.get("refresh_token", [""])[0]
+                user = (refresh_tokens or {}).get(token)
+                if fields.get("grant_type") != ["refresh_token"] or user is None:
+                    self.reject()
+                    return
+                scopes = " ".join(fields.get("scope", [])).split()
+                self.issue(user, scopes, "access_token")
+
             def do_GET(self) -> None:
                 from urllib.parse import parse_qs, urlparse
 
@@ -296,13 +349,14 @@ class TokenServer:
                 if auth.startswith("Basic "):
                     name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
                     if users.get(name) != password:
-                        self.send_response(401)
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
+                        self.reject()
                         return
                     user = name
+                self.issue(user, query.get("scope", []), "token")
+
+            def issue(self, user: str, scopes: list[str], field: str) -> None:
                 access = []
-                for scope in query.get("scope", []):
+                for scope in scopes:
                     kind, _, rest = scope.partition(":")
                     repository, _, actions = rest.rpartition(":")
                     granted = actions.split(",") if user else []
@@ -318,7 +372,7 @@ class TokenServer:
                     ["openssl", "dgst", "-sha256", "-sign", str(key)],
                     input=signing_input.encode(), check=True, capture_output=True,
                 ).stdout
-                body = json.dumps({"token": signing_input + "." + b64url(signature)}).encode()
+                body = json.dumps({field: signing_input + "." + b64url(signature)}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

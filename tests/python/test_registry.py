@@ -352,10 +352,11 @@ def test_login_push_pull_logout(cli: Path, secure: Registry, tls_files: dict[str
 
 @pytest.fixture(scope="module")
 def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, TokenServer]]:
-    """A plain-HTTP registry behind token auth, with its token server (user bob, password b0b)."""
+    """A plain-HTTP registry behind token auth and its token server: user bob, password b0b,
+    identity token refresh-bob."""
     need("openssl")
     folder = tmp_path_factory.mktemp("token")
-    issuer = TokenServer(folder, "dockwright-test", {"bob": "b0b"})
+    issuer = TokenServer(folder, "dockwright-test", {"bob": "b0b"}, {"refresh-bob": "bob"})
     server = Registry(
         folder / "registry",
         auth={"token": {"realm": issuer.realm, "service": "dockwright-test",
@@ -395,3 +396,122 @@ def test_token_auth_push_and_pull(cli: Path, token: tuple[Registry, TokenServer]
     out = tmp_path / "out"
     dockwright(cli, "pull", f"{server.host}/tok/app:v1", "--oci-layout", str(out), env=env)
     assert blob_files(out) == blob_files(tmp_path / "src")
+
+
+HELPER_SCRIPT = r'''#!/usr/bin/env python3
+"""A credential helper for the tests: keeps credentials in the JSON file $HELPER_STORE."""
+import json, os, sys
+path = os.environ["HELPER_STORE"]
+stored = json.load(open(path)) if os.path.exists(path) else {}
+action = sys.argv[1]
+data = sys.stdin.read()
+with open(path + ".log", "a") as log:
+    log.write(action + " " + (data if action != "store" else json.loads(data)["ServerURL"]) + "\n")
+if action == "store":
+    entry = json.loads(data)
+    stored[entry["ServerURL"]] = [entry["Username"], entry["Secret"]]
+elif action == "get":
+    if data not in stored:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    user, secret = stored[data]
+    print(json.dumps({"ServerURL": data, "Username": user, "Secret": secret}))
+elif action == "erase":
+    if data not in stored:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    del stored[data]
+json.dump(stored, open(path, "w"))
+'''
+
+
+def helper_env(tmp_path: Path, config: dict) -> dict[str, str]:
+    """Install docker-credential-dwtest in a PATH folder and write `config` as config.json."""
+    folder = tmp_path / "helper-bin"
+    folder.mkdir()
+    script = folder / "docker-credential-dwtest"
+    script.write_text(HELPER_SCRIPT)
+    script.chmod(0o755)
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(json.dumps(config))
+    return {"DOCKER_CONFIG": str(docker), "HELPER_STORE": str(tmp_path / "helper.json"),
+            "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_login_stores_through_creds_store(cli: Path, secure: Registry,
+                                          tls_files: dict[str, Path], tmp_path: Path) -> None:
+    env = helper_env(tmp_path, {"credsStore": "dwtest"})
+    ca = str(tls_files["ca.pem"])
+    result = dockwright(cli, "login", secure.host, "-u", "alice", "-p", "wonderland",
+                        "--ca-file", ca, env=env)
+    assert result.stdout == "Login Succeeded\n"
+    assert json.loads((tmp_path / "helper.json").read_text()) == {
+        secure.host: ["alice", "wonderland"]}
+    # The file keeps no copy of the secret.
+    assert json.loads((tmp_path / "docker" / "config.json").read_text()) == {
+        "credsStore": "dwtest"}
+
+    source = make_layout(tmp_path / "src", "helper")
+    pushed = dockwright(cli, "push", f"{secure.host}/helper/app:v1", "--oci-layout",
+                        str(tmp_path / "src"), "--ca-file", ca, env=env)
+    assert pushed.stdout == f"v1: digest: {source['digest']}\n"
+    assert f"get {secure.host}\n" in (tmp_path / "helper.json.log").read_text()
+
+    result = dockwright(cli, "logout", secure.host, env=env)
+    assert result.stdout == f"Removing login credentials for {secure.host}\n"
+    assert json.loads((tmp_path / "helper.json").read_text()) == {}
+    again = dockwright(cli, "logout", secure.host, env=env)
+    assert again.stdout == f"Not logged in to {secure.host}\n"
+    denied = dockwright(cli, "pull", f"{secure.host}/helper/app:v1", "--oci-layout",
+                        str(tmp_path / "out"), "--ca-file", ca, env=env, check=False)
+    assert denied.stderr.splitlines()[-1] == (
+        f"dockwright: {secure.host}: authentication required: no credentials are stored for this "
+        f"registry; run 'dockwright login {secure.host}'"
+    )
+
+
+def test_cred_helpers_entry_wins_over_auths(cli: Path, secure: Registry,
+                                            tls_files: dict[str, Path], tmp_path: Path) -> None:
+    """A registry named in credHelpers uses only its helper, as Docker does."""
+    env = helper_env(tmp_path, {
+        "auths": {secure.host: {"auth": "YWxpY2U6d3Jvbmc="}},  # alice:wrong
+        "credHelpers": {secure.host: "dwtest"},
+    })
+    (tmp_path / "helper.json").write_text(json.dumps({secure.host: ["alice", "wonderland"]}))
+    ca = str(tls_files["ca.pem"])
+    source = make_layout(tmp_path / "src", "cred-helpers")
+    pushed = dockwright(cli, "push", f"{secure.host}/helper/other:v1", "--oci-layout",
+                        str(tmp_path / "src"), "--ca-file", ca, env=env)
+    assert pushed.stdout == f"v1: digest: {source['digest']}\n"
+
+
+def test_missing_credential_helper_is_named(cli: Path, secure: Registry,
+                                            tls_files: dict[str, Path], tmp_path: Path) -> None:
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    (docker / "config.json").write_text(json.dumps({"credsStore": "absent"}))
+    result = dockwright(cli, "pull", f"{secure.host}/x/y:v1", "--oci-layout",
+                        str(tmp_path / "out"), "--ca-file", str(tls_files["ca.pem"]),
+                        env={"DOCKER_CONFIG": str(docker)}, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "dockwright: docker-credential-absent: the credential helper is not installed: "
+        "docker-credential-absent was not found in PATH"
+    )
+
+
+def test_identity_token_from_helper(cli: Path, token: tuple[Registry, TokenServer],
+                                    tmp_path: Path) -> None:
+    """A `<token>` user name makes the secret an OAuth2 refresh token, sent in a form POST."""
+    server, issuer = token
+    env = helper_env(tmp_path, {"credsStore": "dwtest"})
+    (tmp_path / "helper.json").write_text(json.dumps({server.host: ["<token>", "refresh-bob"]}))
+    source = make_layout(tmp_path / "src", "identity")
+    pushed = dockwright(cli, "push", f"{server.host}/tok/identity:v1", "--oci-layout",
+                        str(tmp_path / "src"), env=env)
+    assert pushed.stdout == f"v1: digest: {source['digest']}\n"
+    posts = [r for r in issuer.requests if r.startswith("POST ")]
+    assert posts
+    assert all(r.startswith("POST grant_type=refresh_token&") for r in posts)
+    assert all("&refresh_token=refresh-bob" in r for r in posts)

@@ -5,6 +5,7 @@
 #include <dockwright/registry/client.hpp>
 #include <dockwright/registry/oci_layout.hpp>
 #include <dockwright/registry/store_pull.hpp>
+#include <dockwright/registry/store_source.hpp>
 #include <dockwright/store/archive.hpp>
 #include <dockwright/store/store.hpp>
 #include <filesystem>
@@ -120,22 +121,6 @@ registry_options client_options(const transfer_settings& settings,
     return options;
 }
 
-/// Removes a directory tree on destruction.
-class temp_dir {
-  public:
-    explicit temp_dir(fs::path path) : path_(std::move(path)) {}
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    [[nodiscard]] const fs::path& path() const noexcept { return path_; }
-
-  private:
-    fs::path path_;
-};
-
 void run_pull(const std::string& name, const transfer_settings& settings,
               const std::string& platform_text) {
     const reference ref = reference::parse_tagged(name);
@@ -186,10 +171,7 @@ void run_push(const std::string& name, const transfer_settings& settings,
         result = client.push(source, ref, push);
     } else {
         store source_store(store::default_root());
-        temp_dir layout(source_store.make_temp_dir("push-"));
-        const std::vector<std::string> names{name};
-        save_archive(source_store, names, layout.path(), archive_format::oci);
-        oci_layout_source source(layout.path());
+        store_source source(source_store, source_store.resolve(name).id);
         result = client.push(source, ref, push);
     }
     printer->finish();
@@ -239,7 +221,9 @@ void add_registry_commands(CLI::App& app) {
             [=] { run_push(*name, *settings, *mount_from, *chunk_mib * 1024 * 1024); });
     }
     {
-        auto* command = app.add_subcommand("login", "Store credentials for a registry");
+        auto* command = app.add_subcommand("login",
+                                           "Store credentials for a registry (in the credential "
+                                           "helper when config.json names one)");
         auto server = std::make_shared<std::string>("docker.io");
         auto username = std::make_shared<std::string>();
         auto password = std::make_shared<std::string>();
@@ -275,23 +259,38 @@ void add_registry_commands(CLI::App& app) {
             const credentials creds{.username = *username, .password = secret};
             client.login(domain, creds);
             docker_config config = docker_config::load(docker_config::default_path());
-            config.set(domain, creds);
-            config.save();
+            if (const auto helper = config.helper_for(domain)) {
+                // As Docker does, a configured helper keeps the only copy of the secret.
+                helper->store(credential_key(domain), creds);
+                if (config.erase(domain)) config.save();
+            } else {
+                config.set(domain, creds);
+                config.save();
+            }
             std::cout << "Login Succeeded\n";
         });
     }
     {
-        auto* command = app.add_subcommand("logout", "Remove stored credentials for a registry");
+        auto* command = app.add_subcommand(
+            "logout",
+            "Remove stored credentials for a registry, from the file and its credential helper");
         auto server = std::make_shared<std::string>("docker.io");
         command->add_option("SERVER", *server, "Registry host[:port] (default: docker.io)");
         command->callback([=] {
             const std::string domain = reference::parse(*server + "/x").domain();
             docker_config config = docker_config::load(docker_config::default_path());
-            if (!config.erase(domain)) {
+            bool removed = false;
+            if (const auto helper = config.helper_for(domain)) {
+                removed = helper->erase(credential_key(domain));
+            }
+            if (config.erase(domain)) {
+                config.save();
+                removed = true;
+            }
+            if (!removed) {
                 std::cout << "Not logged in to " << domain << '\n';
                 return;
             }
-            config.save();
             std::cout << "Removing login credentials for " << domain << '\n';
         });
     }

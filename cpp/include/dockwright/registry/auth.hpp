@@ -10,6 +10,11 @@
 
 namespace dockwright::registry {
 
+/// The user name that marks credentials whose password is an identity token: an OAuth2
+/// refresh token exchanged for bearer tokens, as Docker's credential helpers and its
+/// `identitytoken` entries use it.
+inline constexpr std::string_view identity_token_username = "<token>";
+
 /// A user name and password (or identity token) for one registry.
 struct credentials {
     std::string username;
@@ -29,10 +34,38 @@ struct auth_challenge {
 /// parameters. Returns every challenge it holds; an unparseable tail is ignored.
 [[nodiscard]] std::vector<auth_challenge> parse_www_authenticate(std::string_view header);
 
+/// A Docker credential helper: the program `docker-credential-<name>` found in PATH, run with
+/// one action argument (`get`, `store`, `erase`) and speaking JSON on standard input and
+/// output as docker-credential-helpers defines it. `server` is the credential key of a
+/// registry (credential_key()). Failures throw registry_error naming the program, with the
+/// helper's own message.
+class credential_helper {
+  public:
+    explicit credential_helper(std::string name);
+
+    /// Returns the stored credentials, or nothing when the helper reports none for `server`.
+    [[nodiscard]] std::optional<credentials> get(std::string_view server) const;
+    void store(std::string_view server, const credentials& value) const;
+    /// Removes the credentials of `server`. Returns false when the helper had none.
+    bool erase(std::string_view server) const;
+
+    /// The program name: `docker-credential-<name>`.
+    [[nodiscard]] std::string program() const;
+
+  private:
+    struct outcome {
+        int exit_status = 0;
+        std::string output;
+    };
+    outcome run(std::string_view action, std::string_view input) const;
+
+    std::string name_;
+};
+
 /// Docker's client configuration file, read and written with the keys other tools rely on
-/// kept unchanged. Credentials live under `auths.<registry>.auth` as base64 `user:password`.
-/// NOTE: credential helpers (`credsStore`, `credHelpers`) are not run; a registry configured
-/// only through a helper is treated as having no stored credentials.
+/// kept unchanged. Credentials live under `auths.<registry>.auth` as base64 `user:password`,
+/// or in a credential helper named by `credHelpers.<registry>` or, for every other registry,
+/// by `credsStore`.
 class docker_config {
   public:
     /// Returns `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
@@ -45,6 +78,12 @@ class docker_config {
     /// Finds the credentials for `registry` (`docker.io`, `localhost:5000`). Entries may be keyed
     /// by host or by URL (`https://index.docker.io/v1/`), as Docker writes them.
     [[nodiscard]] std::optional<credentials> find(std::string_view registry) const;
+    /// Returns the credential helper configured for `registry`: its `credHelpers` entry, else
+    /// `credsStore`, else nothing.
+    [[nodiscard]] std::optional<credential_helper> helper_for(std::string_view registry) const;
+    /// Finds the credentials of `registry` as Docker does: through its credential helper when
+    /// one is configured (and only there), else in the file.
+    [[nodiscard]] std::optional<credentials> lookup(std::string_view registry) const;
     void set(std::string_view registry, const credentials& value);
     /// Removes the credentials of `registry`. Returns false when there were none.
     bool erase(std::string_view registry);

@@ -57,6 +57,9 @@ class blob_sink {
     /// Returns true when the blob is already present, so the pull skips it.
     [[nodiscard]] virtual bool has_blob(const descriptor& blob) = 0;
     [[nodiscard]] virtual std::unique_ptr<incoming_blob> open_blob(const descriptor& blob) = 0;
+    /// Receives the image once its manifest and config are verified, before any of its blobs
+    /// is checked with has_blob() or opened. Does nothing unless overridden.
+    virtual void begin_image(const pulled_image& image) { (void)image; }
     /// Records the image (for a store: its config, layers and reference). Every blob the
     /// manifest names is present when this is called.
     virtual void commit_image(const pulled_image& image) = 0;

@@ -56,6 +56,10 @@ struct http_request {
     /// http_response::body. Called only for responses with a 2xx status; an exception thrown
     /// by it aborts the transfer and is rethrown by http_client::send().
     std::function<void(std::string_view)> body_writer;
+    /// Called once with the status and headers of a 2xx response, before its first body
+    /// piece reaches body_writer (a download resumed with `Range` checks the reply here). An
+    /// exception thrown by it aborts the transfer and is rethrown by http_client::send().
+    std::function<void(long, const std::vector<http_header>&)> body_start;
     /// Follow redirects (blob downloads are often redirected to a storage service).
     bool follow_redirects = true;
 };

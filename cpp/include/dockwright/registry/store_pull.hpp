@@ -15,9 +15,8 @@ struct store_pull_result {
 };
 
 /// Pulls `ref` with `client` and records it in `target` under `ref`'s tag (or by ID for a
-/// digest reference). The blobs pass through a temporary OCI layout under the store's tmp/
-/// that load_archive() checks before anything becomes visible. Throws registry_error and
-/// store_error.
+/// digest reference). Blobs stream into the store through store_sink, which checks each one
+/// before it becomes visible. Throws registry_error and store_error.
 store_pull_result pull_to_store(store& target, const reference& ref, registry_client& client,
                                 const pull_options& options = {});
 

@@ -2,6 +2,11 @@
 #include "dockwright/registry/auth.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -14,6 +19,8 @@
 
 #include "dockwright/registry/http_client.hpp"
 #include "dockwright/registry/registry_error.hpp"
+
+extern "C" char** environ;
 
 namespace dockwright::registry {
 
@@ -160,14 +167,206 @@ std::optional<credentials> docker_config::find(std::string_view registry) const 
         }
         if (const auto token = entry.find("identitytoken");
             token != entry.end() && token->is_string() && !token->get<std::string>().empty()) {
-            // Docker sends identity tokens as OAuth2 refresh tokens; a basic password is the
-            // closest this client gets.
+            // Docker sends identity tokens as OAuth2 refresh tokens instead of the password.
+            found.username = std::string(identity_token_username);
             found.password = token->get<std::string>();
         }
         if (found.username.empty() && found.password.empty()) continue;
         return found;
     }
     return std::nullopt;
+}
+
+std::optional<credential_helper> docker_config::helper_for(std::string_view registry) const {
+    const json document = json::parse(document_);
+    const std::string wanted = canonical_registry(registry);
+    if (const auto helpers = document.find("credHelpers");
+        helpers != document.end() && helpers->is_object()) {
+        for (const auto& [key, name] : helpers->items()) {
+            if (canonical_registry(key) == wanted && name.is_string() &&
+                !name.get<std::string>().empty()) {
+                return credential_helper(name.get<std::string>());
+            }
+        }
+    }
+    if (const auto store = document.find("credsStore");
+        store != document.end() && store->is_string() && !store->get<std::string>().empty()) {
+        return credential_helper(store->get<std::string>());
+    }
+    return std::nullopt;
+}
+
+std::optional<credentials> docker_config::lookup(std::string_view registry) const {
+    if (const auto helper = helper_for(registry)) return helper->get(credential_key(registry));
+    return find(registry);
+}
+
+namespace {
+
+/// Closes a descriptor on destruction.
+struct fd_closer {
+    int fd = -1;
+    fd_closer() = default;
+    fd_closer(const fd_closer&) = delete;
+    fd_closer& operator=(const fd_closer&) = delete;
+    ~fd_closer() {
+        if (fd >= 0) ::close(fd);
+    }
+    void close() {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+};
+
+/// Returns the helper's output without the trailing newline, for an error message.
+std::string helper_message(const std::string& output) {
+    std::string text = output;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.pop_back();
+    return text.empty() ? "no message" : text;
+}
+
+/// Writes to a pipe whose reader may have exited: SIGPIPE is blocked for this thread during
+/// the write, and a SIGPIPE it raised is consumed, so the write fails with EPIPE instead.
+ssize_t write_without_sigpipe(int fd, std::string_view bytes) {
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    sigset_t previous;
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EPIPE) {
+        const timespec no_wait{};
+        while (sigtimedwait(&pipe_signal, nullptr, &no_wait) == SIGPIPE) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return n;
+}
+
+/// docker-credential-helpers' message when a server has no credentials.
+constexpr std::string_view not_found_message = "credentials not found in native keychain";
+
+}  // namespace
+
+credential_helper::credential_helper(std::string name) : name_(std::move(name)) {}
+
+std::string credential_helper::program() const {
+    return "docker-credential-" + name_;
+}
+
+credential_helper::outcome credential_helper::run(std::string_view action,
+                                                  std::string_view input) const {
+    const std::string name = program();
+    int input_pipe[2];
+    int output_pipe[2];
+    if (::pipe2(input_pipe, O_CLOEXEC) != 0) {
+        throw registry_error(name, std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    fd_closer input_read{};
+    fd_closer input_write{};
+    input_read.fd = input_pipe[0];
+    input_write.fd = input_pipe[1];
+    if (::pipe2(output_pipe, O_CLOEXEC) != 0) {
+        throw registry_error(name, std::string("cannot create a pipe: ") + std::strerror(errno));
+    }
+    fd_closer output_read{};
+    fd_closer output_write{};
+    output_read.fd = output_pipe[0];
+    output_write.fd = output_pipe[1];
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, input_read.fd, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, output_write.fd, STDOUT_FILENO);
+    // Helpers print failures on standard output. Standard error goes there too, so that the
+    // message of a helper that uses it also reaches the error.
+    posix_spawn_file_actions_adddup2(&actions, output_write.fd, STDERR_FILENO);
+    const std::string action_text(action);
+    char* argv[] = {const_cast<char*>(name.c_str()), const_cast<char*>(action_text.c_str()),
+                    nullptr};
+    pid_t pid = 0;
+    const int spawned = ::posix_spawnp(&pid, name.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
+        if (spawned == ENOENT) {
+            throw registry_error(
+                name, "the credential helper is not installed: " + name + " was not found in PATH");
+        }
+        throw registry_error(name, std::string("cannot run: ") + std::strerror(spawned));
+    }
+    input_read.close();
+    output_write.close();
+
+    // The input is small, but a helper may write its output before reading all of it, so both
+    // pipes are served together.
+    outcome result;
+    std::size_t written = 0;
+    if (input.empty()) input_write.close();
+    while (output_read.fd >= 0) {
+        pollfd fds[2] = {{output_read.fd, POLLIN, 0}, {input_write.fd, POLLOUT, 0}};
+        const nfds_t count = input_write.fd >= 0 ? 2 : 1;
+        if (::poll(fds, count, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (count == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+            const ssize_t n = write_without_sigpipe(input_write.fd, input.substr(written));
+            if (n > 0) written += static_cast<std::size_t>(n);
+            if (n < 0 || written == input.size()) input_write.close();
+        }
+        if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            char buffer[4096];
+            const ssize_t n = ::read(output_read.fd, buffer, sizeof buffer);
+            if (n > 0) {
+                result.output.append(buffer, static_cast<std::size_t>(n));
+            } else if (n == 0 || errno != EINTR) {
+                output_read.close();
+            }
+        }
+    }
+    input_write.close();
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
+}
+
+std::optional<credentials> credential_helper::get(std::string_view server) const {
+    const outcome result = run("get", server);
+    if (result.exit_status != 0) {
+        if (result.output.find(not_found_message) != std::string::npos) return std::nullopt;
+        throw registry_error(program(), "get for " + std::string(server) +
+                                            " failed: " + helper_message(result.output));
+    }
+    const json document = json::parse(result.output, nullptr, false);
+    if (document.is_discarded() || !document.is_object()) {
+        throw registry_error(program(), "get for " + std::string(server) +
+                                            " returned output that is not a JSON object");
+    }
+    credentials found{document.value("Username", ""), document.value("Secret", "")};
+    if (found.username.empty() && found.password.empty()) return std::nullopt;
+    return found;
+}
+
+void credential_helper::store(std::string_view server, const credentials& value) const {
+    const json document = {{"ServerURL", std::string(server)},
+                           {"Username", value.username},
+                           {"Secret", value.password}};
+    const outcome result = run("store", document.dump());
+    if (result.exit_status != 0) {
+        throw registry_error(program(), "store for " + std::string(server) +
+                                            " failed: " + helper_message(result.output));
+    }
+}
+
+bool credential_helper::erase(std::string_view server) const {
+    const outcome result = run("erase", server);
+    if (result.exit_status == 0) return true;
+    if (result.output.find(not_found_message) != std::string::npos) return false;
+    throw registry_error(program(), "erase for " + std::string(server) +
+                                        " failed: " + helper_message(result.output));
 }
 
 void docker_config::set(std::string_view registry, const credentials& value) {

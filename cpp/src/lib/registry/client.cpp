@@ -125,7 +125,7 @@ registry_session& registry_client::impl::session(const std::string& domain) {
         s->creds = it->second;
     } else if (!options.docker_config_path || !options.docker_config_path->empty()) {
         const auto path = options.docker_config_path.value_or(docker_config::default_path());
-        s->creds = docker_config::load(path).find(domain);
+        s->creds = docker_config::load(path).lookup(domain);
     }
     probe(*s);
     return *sessions.emplace(domain, std::move(s)).first->second;
@@ -217,7 +217,20 @@ std::string registry_client::impl::authorization(http_client& client, registry_s
         start = end + 1;
     }
     http_request request = make_request("GET", url);
-    if (s.creds) {
+    std::string form;
+    if (s.creds && s.creds->username == identity_token_username) {
+        // An identity token is an OAuth2 refresh token: it is exchanged with a form POST to
+        // the realm, as the distribution token specification describes.
+        form = "grant_type=refresh_token&client_id=dockwright&refresh_token=" +
+               url_encode(s.creds->password);
+        if (const auto service = parameters.find("service"); service != parameters.end()) {
+            form += "&service=" + url_encode(service->second);
+        }
+        if (!scope.empty()) form += "&scope=" + url_encode(scope);
+        request = make_request("POST", realm->second);
+        request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+        request.body = form;
+    } else if (s.creds) {
         request.headers.emplace_back(
             "Authorization", "Basic " + base64_encode(s.creds->username + ":" + s.creds->password));
     }

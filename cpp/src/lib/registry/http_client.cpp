@@ -76,6 +76,7 @@ struct transfer {
     std::exception_ptr failure;
     std::size_t body_offset = 0;
     long status = 0;
+    bool body_started = false;
 };
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -105,6 +106,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
         return total;
     }
     try {
+        if (!t.body_started) {
+            t.body_started = true;
+            if (t.request->body_start) t.request->body_start(t.status, t.response->headers);
+        }
         t.request->body_writer(std::string_view(data, total));
     } catch (...) {
         t.failure = std::current_exception();

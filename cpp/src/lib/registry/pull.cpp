@@ -1,4 +1,7 @@
 // Pull: manifest resolution, platform selection, verified parallel blob downloads.
+#include <strings.h>
+
+#include <charconv>
 #include <set>
 
 #include "dockwright/registry/client.hpp"
@@ -35,6 +38,24 @@ void check_descriptor(const std::string& subject, const descriptor& d, std::stri
         throw registry_error(subject, "digest mismatch: expected " + d.digest.str() +
                                           ", received content with digest " + actual.str());
     }
+}
+
+/// Returns the first byte position of a `Content-Range: bytes FIRST-LAST/SIZE` header, or
+/// nothing when the header is missing or malformed.
+std::optional<std::uint64_t> content_range_start(const std::vector<http_header>& headers) {
+    for (const auto& [name, value] : headers) {
+        if (name.size() != 13 || strncasecmp(name.c_str(), "Content-Range", 13) != 0) continue;
+        if (!value.starts_with("bytes ")) return std::nullopt;
+        std::uint64_t first = 0;
+        const char* begin = value.data() + 6;
+        const char* end = value.data() + value.size();
+        const auto [next, failure] = std::from_chars(begin, end, first);
+        if (failure != std::errc() || next == begin || next == end || *next != '-') {
+            return std::nullopt;
+        }
+        return first;
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -106,6 +127,7 @@ pull_result registry_client::pull(const reference& ref, blob_sink& sink,
     for (const descriptor& layer : image.manifest.layers) {
         if (seen.insert(layer.digest).second) blobs.push_back(layer);
     }
+    sink.begin_image(image);
     if (!sink.has_blob(config)) {
         std::unique_ptr<incoming_blob> in = sink.open_blob(config);
         in->write(std::as_bytes(std::span(image.config_bytes)));
@@ -133,18 +155,39 @@ pull_result registry_client::pull(const reference& ref, blob_sink& sink,
         std::unique_ptr<incoming_blob> in = sink.open_blob(blob);
         std::uint64_t received = 0;
         hasher h(blob.digest.algorithm());
+        // A retry after a cut connection requests the rest of the blob with a Range header.
+        // The digest covers the whole blob because the hasher and the sink keep their state.
+        // A registry that ignores ranges (HTTP 200) sends the whole blob, which starts over.
+        bool ranges_refused = false;
+        auto start_over = [&] {
+            in->restart();
+            h = hasher(blob.digest.algorithm());
+            received = 0;
+        };
+        const std::string url = s.base_url + "/v2/" + ref.path() + "/blobs/" + blob.digest.str();
         self.with_retries(
             [&](int attempt) {
-                if (received > 0) {
-                    in->restart();
-                    h = hasher(blob.digest.algorithm());
-                    received = 0;
-                }
+                const bool resume = received > 0 && !ranges_refused;
+                if (received > 0 && !resume) start_over();
                 event.attempt = attempt;
                 std::uint64_t next_report = 0;
-                const std::string url =
-                    s.base_url + "/v2/" + ref.path() + "/blobs/" + blob.digest.str();
                 http_request request = make_request("GET", url);
+                if (resume) {
+                    request.headers.emplace_back("Range",
+                                                 "bytes=" + std::to_string(received) + "-");
+                }
+                request.body_start = [&](long status, const std::vector<http_header>& headers) {
+                    if (!resume) return;
+                    if (status == 206 && content_range_start(headers) == received) return;
+                    ranges_refused = true;
+                    if (status != 200) {
+                        throw transport_error(url, transport_failure::interrupted,
+                                              "the registry answered the range request with "
+                                              "HTTP " +
+                                                  std::to_string(status) + " and another range");
+                    }
+                    start_over();
+                };
                 request.body_writer = [&](std::string_view bytes) {
                     if (self.cancelled) throw registry_error(blob.digest.str(), "cancelled");
                     if (received + bytes.size() > static_cast<std::uint64_t>(blob.size)) {
@@ -163,7 +206,14 @@ pull_result registry_client::pull(const reference& ref, blob_sink& sink,
                     }
                 };
                 const http_response response = self.send(c, s, std::move(request), scope);
-                if (response.status != 200) throw response_error(blob.digest.str(), response);
+                if (resume && response.status == 416) {
+                    ranges_refused = true;
+                    throw transport_error(url, transport_failure::interrupted,
+                                          "the registry rejected the range request (HTTP 416)");
+                }
+                if (response.status != 200 && !(resume && response.status == 206)) {
+                    throw response_error(blob.digest.str(), response);
+                }
                 if (received != static_cast<std::uint64_t>(blob.size)) {
                     throw transport_error(url, transport_failure::interrupted,
                                           "the connection ended after " + std::to_string(received) +
@@ -174,6 +224,9 @@ pull_result registry_client::pull(const reference& ref, blob_sink& sink,
                 event.step = progress_event::phase::retrying;
                 event.attempt = attempt;
                 event.detail = why;
+                if (received > 0 && !ranges_refused) {
+                    event.detail += "; resuming at byte " + std::to_string(received);
+                }
                 self.report(event);
             });
         const digest actual = h.finish();

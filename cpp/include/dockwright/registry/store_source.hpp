@@ -1,0 +1,37 @@
+// The store as the source of a push: blobs are read where the store keeps them.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "dockwright/registry/image_source.hpp"
+#include "dockwright/store/store.hpp"
+
+namespace dockwright::registry {
+
+/// Pushes one image of a store without copying it first. The root is an OCI image manifest
+/// whose layers are the store's uncompressed tars (`application/vnd.oci.image.layer.v1.tar`),
+/// byte for byte the manifest save_archive() writes for an uncompressed OCI layout, so both
+/// ways of pushing give one manifest digest. open() reads the layer files in the store's blob
+/// area and the config from memory.
+/// NOTE: layers are pushed uncompressed, also those that were pulled compressed, because the
+/// store does not keep the compressed bytes.
+class store_source final : public image_source {
+  public:
+    /// Reads the image's config and layer list. Throws store_error when `id` is not an image
+    /// of `source`.
+    store_source(const store& source, const digest& id);
+
+    manifest_document root() override;
+    std::unique_ptr<blob_reader> open(const descriptor& blob) override;
+
+  private:
+    const store& source_;
+    digest id_;
+    std::string config_;
+    std::string manifest_;
+    std::set<digest> layers_;
+};
+
+}  // namespace dockwright::registry
