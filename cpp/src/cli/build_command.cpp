@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "build_output.hpp"
+#include "build_push.hpp"
 #include "commands.hpp"
 #include "human_units.hpp"
 
@@ -63,6 +64,9 @@ struct build_settings {
     std::vector<std::string> secrets;
     bool reproducible = false;
     bool explain_cache = false;
+    bool push = false;
+    std::vector<std::string> insecure_registries;
+    std::string ca_file;
     bool classic = false;
     std::string history_style = "classic";
 };
@@ -132,14 +136,15 @@ output_request parse_output(const std::string& text) {
         } else {
             throw invalid_value_error("output", text,
                                       "unknown key " + key +
-                                          " (use type=docker|oci|tar|local,"
+                                          " (use type=docker|oci|tar|local|registry,"
                                           "dest=PATH)");
         }
     }
     static const std::set<std::string> types{"docker", "oci", "tar", "local"};
     if (!types.contains(out.type)) {
-        throw invalid_value_error(
-            "output", text, "unknown output type " + out.type + " (use docker, oci, tar or local)");
+        throw invalid_value_error("output", text,
+                                  "unknown output type " + out.type +
+                                      " (use docker, oci, tar, local, registry or image)");
     }
     if ((out.type == "tar" || out.type == "local" || out.type == "oci") && out.dest.empty()) {
         throw invalid_value_error("output", text, "type=" + out.type + " needs dest=PATH");
@@ -264,8 +269,20 @@ int run_build(const build_settings& settings) {
         }
     }
     std::vector<output_request> outputs;
-    for (const std::string& text : settings.outputs)
-        outputs.push_back(parse_output(text));
+    std::vector<reference> output_names;  // Tagged in the store after the build.
+    std::vector<reference> push_targets;
+    if (settings.push) push_targets = tags;
+    for (const std::string& text : settings.outputs) {
+        if (!is_image_output(text)) {
+            outputs.push_back(parse_output(text));
+            continue;
+        }
+        const image_output image = parse_image_output(text);
+        output_names.insert(output_names.end(), image.names.begin(), image.names.end());
+        if (image.push) {
+            push_targets.insert(push_targets.end(), image.names.begin(), image.names.end());
+        }
+    }
     std::vector<build_secret> secrets;
     for (const std::string& text : settings.secrets)
         secrets.push_back(parse_secret(text));
@@ -333,6 +350,8 @@ int run_build(const build_settings& settings) {
     build.pull =
         settings.pull ? build_request::pull_policy::always : build_request::pull_policy::missing;
     build.on_parser_warnings = [&](const std::string& text) { renderer.parser_warnings(text); };
+    build.registry.insecure_registries = settings.insecure_registries;
+    if (!settings.ca_file.empty()) build.registry.http.tls.ca_file = settings.ca_file;
     std::optional<build_outcome> outcome;
     try {
         outcome = build_image(images, build, [&](const build_event& e) { renderer.on(e); });
@@ -345,6 +364,10 @@ int run_build(const build_settings& settings) {
     active_cancel = nullptr;
     const digest& id = outcome->id;
     write_outputs(images, id, outputs);
+    for (const reference& name : output_names)
+        images.tag(id, name);
+    push_built_image(images, id, push_targets, build.registry, quiet ? nullptr : &std::cout,
+                     settings.progress == "json");
     if (!settings.iidfile.empty()) {
         std::ofstream out(settings.iidfile, std::ios::binary | std::ios::trunc);
         out << id.str();
@@ -407,8 +430,17 @@ void add_build_command(CLI::App& app) {
                   "Output style: auto, plain, tty, json (Docker's jsonmessage stream) or quiet");
     c->add_option("-o,--output", s->outputs,
                   "Also export the image: type=docker|oci|tar|local,dest=PATH (a bare PATH "
-                  "means type=local)")
+                  "means type=local), or type=registry,name=REF to push it "
+                  "(type=image,name=REF[,push=true] tags it and pushes it when asked)")
         ->allow_extra_args(false);
+    c->add_flag("--push", s->push, "Push every -t tag to its registry after the build");
+    c->add_option("--insecure-registry", s->insecure_registries,
+                  "Registry (host[:port]) reached over plain HTTP and without TLS verification "
+                  "when pulling bases and pushing; repeatable")
+        ->allow_extra_args(false);
+    c->add_option("--ca-file", s->ca_file,
+                  "PEM file of CA certificates that registry certificates are checked against "
+                  "instead of the system's");
     c->add_option("--secret", s->secrets,
                   "A secret for RUN steps: id=NAME,src=FILE, seen at /run/secrets/NAME and "
                   "never stored")
