@@ -4,12 +4,15 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace dockwright::exec {
+
+class shared_namespaces;
 
 /// The network a container gets, as `docker build --network`.
 enum class network_mode {
@@ -109,6 +112,9 @@ struct run_spec {
     std::vector<extra_mount> mounts;
     /// Kills the container when it runs longer; zero is no timeout.
     std::chrono::milliseconds timeout{0};
+    /// The user and network namespaces to join, shared by the containers of one build.
+    /// Null: the container creates a set of its own, which costs more per run.
+    std::shared_ptr<shared_namespaces> namespaces;
 };
 
 }  // namespace dockwright::exec

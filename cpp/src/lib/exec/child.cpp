@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -183,15 +184,18 @@ void mount_sys(int root_fd, const child_plan& plan) {
     mount_in_root(root_fd, "/sys", "sys", nullptr, MS_BIND | MS_REC, nullptr);
 }
 
-void bring_loopback_up() {
+/// Brings the loopback interface of the current network namespace up; returns 0 or an errno.
+int bring_loopback_up() noexcept {
     const int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) fail("open a socket for the loopback interface");
+    if (sock < 0) return errno;
     ifreq request{};
     std::memcpy(request.ifr_name, "lo", 3);
-    if (::ioctl(sock, SIOCGIFFLAGS, &request) != 0) fail("read the loopback flags");
+    int result = 0;
+    if (::ioctl(sock, SIOCGIFFLAGS, &request) != 0) result = errno;
     request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
-    if (::ioctl(sock, SIOCSIFFLAGS, &request) != 0) fail("bring the loopback interface up");
+    if (result == 0 && ::ioctl(sock, SIOCSIFFLAGS, &request) != 0) result = errno;
     ::close(sock);
+    return result;
 }
 
 /// Masks and write-protects the kernel interfaces a container must not touch (after pivot).
@@ -288,9 +292,64 @@ void mount_extra(int root_fd, const mount_entry& entry) {
     }
 }
 
+/// Writes all of `size` bytes; returns false on an error.
+bool write_all(int fd, const char* data, std::size_t size) {
+    while (size > 0) {
+        const auto written = ::write(fd, data, size);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return false;
+        data += written;
+        size -= static_cast<std::size_t>(written);
+    }
+    return true;
+}
+
+/// Mounts the staging tmpfs and fills it: the root's mount point, the staged files and, for
+/// an overlayfs root, the init layer.
+void make_staging(const child_plan& plan) {
+    if (::mount("tmpfs", plan.staging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=0755,size=1m") != 0)
+        fail("mount the staging tmpfs on", plan.staging);
+    const int staging = ::open(plan.staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (staging < 0) fail("open the staging tmpfs", plan.staging);
+    if (::mkdirat(staging, "root", 0755) != 0) fail("create the root's mount point");
+    for (std::size_t i = 0; i < plan.staged_file_count; ++i) {
+        const staged_file& file = plan.staged_files[i];
+        const int fd = ::openat(staging, file.name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || ::fchmod(fd, 0644) != 0 || !write_all(fd, file.data, file.size))
+            fail("write", file.name);
+        ::close(fd);
+    }
+    if (plan.init_node_count > 0) {
+        if (::mkdirat(staging, "init", 0755) != 0) fail("create the init layer");
+        const int init = ::openat(staging, "init", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (init < 0) fail("open the init layer");
+        for (std::size_t i = 0; i < plan.init_node_count; ++i) {
+            const init_node& node = plan.init_nodes[i];
+            if (node.directory) {
+                if (::mkdirat(init, node.path, node.mode) != 0) fail("create", node.path);
+            } else {
+                const int fd =
+                    ::openat(init, node.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, node.mode);
+                if (fd < 0) fail("create", node.path);
+                ::close(fd);
+            }
+            // The mode without the umask.
+            if (::fchmodat(init, node.path, node.mode, 0) != 0)
+                fail("change the mode of", node.path);
+            if (node.set_owner &&
+                ::fchownat(init, node.path, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) != 0)
+                fail("change the owner of", node.path);
+        }
+        ::close(init);
+    }
+    ::close(staging);
+}
+
 void set_up_root(const child_plan& plan) {
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
         fail("make the mounts private");
+    make_staging(plan);
     if (plan.overlay_options != nullptr) {
         if (::mount("overlay", plan.rootfs, "overlay", 0, plan.overlay_options) != 0)
             fail("mount overlay on", plan.rootfs, setup_failure::overlay_failed);
@@ -317,7 +376,6 @@ void set_up_root(const child_plan& plan) {
     ::close(root_fd);
 
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) fail("set the hostname");
-    if (plan.new_network) bring_loopback_up();
 
     // pivot_root with the old root stacked on the new one, then detached (as runc does).
     if (::chdir(plan.rootfs) != 0) fail("enter the root", plan.rootfs);
@@ -380,7 +438,7 @@ void drop_capabilities(bool keep_defaults) {
     fail("exec", name);
 }
 
-[[noreturn]] void start_command(const child_plan& plan) {
+[[noreturn]] void start_command(const child_plan& plan) noexcept {
     sigset_t none;
     ::sigemptyset(&none);
     for (int sig = 1; sig < NSIG; ++sig)
@@ -395,10 +453,12 @@ void drop_capabilities(bool keep_defaults) {
             fail("apply the ulimit", plan.rlimits[i].name);
     }
     drop_capabilities(false);
-    if (plan.set_groups && ::setgroups(plan.group_count, plan.groups) != 0)
+    // Raw system calls: glibc's wrappers would signal the builder's other threads, whose
+    // bookkeeping this copy of its memory still contains, and take glibc's internal locks.
+    if (plan.set_groups && ::syscall(SYS_setgroups, plan.group_count, plan.groups) != 0)
         fail("set the supplementary groups");
-    if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) fail("set the group id");
-    if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) fail("set the user id");
+    if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) fail("set the group id");
+    if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail("set the user id");
     if (plan.uid == 0) drop_capabilities(true);
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("set no_new_privs");
     if (::chdir(plan.working_dir) != 0) fail("enter the working directory", plan.working_dir);
@@ -407,6 +467,11 @@ void drop_capabilities(bool keep_defaults) {
     if (error_fd > 3) ::syscall(SYS_close_range, 3U, error_fd - 1, 0U);
     ::syscall(SYS_close_range, error_fd + 1, ~0U, 0U);
     exec_command(plan);
+}
+
+/// The clone(2) entry of the command process.
+int command_entry(void* plan) noexcept {
+    start_command(*static_cast<const child_plan*>(plan));
 }
 
 /// PID 1: forwards signals to the command, reaps every child and exits with the command's
@@ -434,13 +499,19 @@ void drop_capabilities(bool keep_defaults) {
     }
 }
 
-}  // namespace
-
-void run_child(const child_plan& plan) noexcept {
+/// Init's life: set up the root, start the command and reap until the command exits.
+[[noreturn]] void run_child(const child_plan& plan) noexcept {
     current_plan = &plan;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    char go = 0;
-    if (::read(plan.sync_fd, &go, 1) != 1 || go != 1) ::_exit(126);
+    if (plan.wait_for_go) {
+        char go = 0;
+        if (::read(plan.sync_fd, &go, 1) != 1 || go != 1) ::_exit(126);
+    } else {
+        // The builder may have died before PR_SET_PDEATHSIG took effect; its end of the
+        // pipe closes only then.
+        pollfd builder{plan.sync_fd, POLLIN, 0};
+        if (::poll(&builder, 1, 0) < 0 || (builder.revents & POLLHUP) != 0) ::_exit(126);
+    }
     ::close(plan.sync_fd);
 
     sigset_t all;
@@ -448,12 +519,61 @@ void run_child(const child_plan& plan) noexcept {
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     set_up_root(plan);
 
-    // A raw clone(2): glibc's fork() would run its atfork handlers, which may take locks that
-    // another thread of the builder held when it cloned this process.
-    const auto command = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+    // The command shares init's memory until execve (CLONE_VM | CLONE_VFORK, as posix_spawn
+    // does), so its start copies no page table. Init waits meanwhile, and every signal stays
+    // blocked in init, so nothing else runs on this memory.
+    const int command = ::clone(command_entry, plan.command_stack, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                                const_cast<child_plan*>(&plan));
     if (command < 0) fail("fork the command");
-    if (command == 0) start_command(plan);
     run_init(command);
+}
+
+}  // namespace
+
+int join_namespaces(void* argument) noexcept {
+    const auto& plan = *static_cast<const child_plan*>(argument);
+    join_result& result = *plan.joined;
+    // This process shares the builder's memory and descriptors are copied: drop the copy
+    // of the builder's pipe end, so that init sees end of file when the builder dies.
+    ::close(plan.sync_write_fd);
+    if (::setns(plan.user_ns_fd, CLONE_NEWUSER) != 0) {
+        result = {-1, errno, "join the user namespace"};
+        ::_exit(1);
+    }
+    if (plan.network_ns_fd >= 0 && ::setns(plan.network_ns_fd, CLONE_NEWNET) != 0) {
+        result = {-1, errno, "join the network namespace"};
+        ::_exit(1);
+    }
+    ::close(plan.user_ns_fd);
+    if (plan.network_ns_fd >= 0) ::close(plan.network_ns_fd);
+    // A raw clone(2) without a new stack: init continues on this stack in its own copy of
+    // the memory. glibc's fork() would run atfork handlers, which may take locks that
+    // another thread of the builder held.
+    const auto pid = static_cast<pid_t>(
+        ::syscall(SYS_clone, plan.namespace_flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0));
+    if (pid == 0) run_child(plan);
+    if (pid < 0) {
+        result = {-1, errno, "clone the container's init"};
+        ::_exit(1);
+    }
+    result = {pid, 0, nullptr};
+    ::_exit(0);
+}
+
+void run_namespace_holder(int go_fd, int report_fd) noexcept {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    char go = 0;
+    if (::read(go_fd, &go, 1) != 1) ::_exit(1);
+    int result = 0;
+    if (::unshare(CLONE_NEWNET) != 0)
+        result = errno;
+    else
+        result = bring_loopback_up();
+    [[maybe_unused]] const auto written = ::write(report_fd, &result, sizeof result);
+    ::close(report_fd);
+    while (::read(go_fd, &go, 1) > 0) {
+    }
+    ::_exit(0);
 }
 
 }  // namespace dockwright::exec::detail

@@ -1,12 +1,38 @@
 // Private: the code that runs inside the new namespaces, from clone(2) to execve(2).
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 namespace dockwright::exec::detail {
+
+/// A stack for clone(2), with an inaccessible guard page below it so that an overflow faults
+/// instead of writing over other memory.
+class stack_mapping {
+  public:
+    explicit stack_mapping(std::size_t size) : size_(size + guard_size) {
+        void* memory = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (memory == MAP_FAILED) throw std::bad_alloc();
+        base_ = static_cast<char*>(memory);
+        ::mprotect(base_, guard_size, PROT_NONE);
+    }
+    stack_mapping(const stack_mapping&) = delete;
+    stack_mapping& operator=(const stack_mapping&) = delete;
+    ~stack_mapping() { ::munmap(base_, size_); }
+
+    /// The highest address, where a downward-growing stack starts.
+    [[nodiscard]] char* top() const noexcept { return base_ + size_; }
+
+  private:
+    static constexpr std::size_t guard_size = 4096;
+    std::size_t size_;
+    char* base_ = nullptr;
+};
 
 /// One setrlimit(2) call.
 struct rlimit_entry {
@@ -22,6 +48,23 @@ struct bind_entry {
     const char* target = nullptr;  ///< relative to the container's root
 };
 
+/// A file or directory of the init layer, which the child creates in its staging tmpfs.
+struct init_node {
+    const char* path = nullptr;  ///< relative to the init layer's root; parents come first
+    bool directory = true;
+    mode_t mode = 0755;
+    bool set_owner = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+/// A small file that the child writes into its staging tmpfs, to bind-mount into the root.
+struct staged_file {
+    const char* name = nullptr;  ///< file name inside the staging tmpfs
+    const char* data = nullptr;
+    std::size_t size = 0;
+};
+
 /// A RUN --mount: a bind mount (fstype null) or a tmpfs onto a path inside the root.
 struct mount_entry {
     const char* source = nullptr;  ///< host path, or "tmpfs"
@@ -32,17 +75,39 @@ struct mount_entry {
     bool file = false;  ///< the target is created as an empty file instead of a directory
 };
 
+/// What the process that joins the shared namespaces stores for the builder. It shares the
+/// builder's memory (CLONE_VM), so the builder reads this after that process has exited.
+struct join_result {
+    pid_t init_pid = -1;
+    int error_number = 0;
+    const char* step = nullptr;  ///< the step that failed, or null
+};
+
 /// Everything the child needs, prepared by the parent before clone(2). The child runs in a
 /// copy of a possibly multi-threaded process, so it must not allocate: every string and array
 /// here is built in advance and only read.
 struct child_plan {
-    int sync_fd = -1;   ///< read end: the parent sends one byte once the id maps are written
+    /// Read end of a pipe whose write end only the builder holds. Init reads one byte from it
+    /// when `wait_for_go` is set, else it only checks that the builder still holds the write
+    /// end (the builder may have died before init asked for PR_SET_PDEATHSIG).
+    int sync_fd = -1;
+    int sync_write_fd = -1;  ///< the builder's end, closed in the child processes
+    bool wait_for_go = false;
     int error_fd = -1;  ///< write end: a setup_failure record when a step fails
     int stdin_fd = -1;
     int stdout_fd = -1;
     int stderr_fd = -1;
 
-    const char* rootfs = nullptr;           ///< empty directory to mount the root on
+    /// A directory of the host to mount the container's staging tmpfs on. The tmpfs holds
+    /// `root` (where the root filesystem is mounted), `init` (the init layer, the topmost
+    /// overlayfs lower directory) and the staged files; it lives only in the container's
+    /// mount namespace, so nothing of it is written to the host's disk.
+    const char* staging = nullptr;
+    const staged_file* staged_files = nullptr;
+    std::size_t staged_file_count = 0;
+    const init_node* init_nodes = nullptr;  ///< only with `overlay_options`
+    std::size_t init_node_count = 0;
+    const char* rootfs = nullptr;           ///< `root` in the staging tmpfs
     const char* overlay_options = nullptr;  ///< null: bind-mount `copy_root` instead
     const char* copy_root = nullptr;
     bool new_network = true;
@@ -65,6 +130,14 @@ struct child_plan {
     bool set_groups = true;  ///< false in a single-id map, where setgroups(2) is denied
     const rlimit_entry* rlimits = nullptr;
     std::size_t rlimit_count = 0;
+
+    int user_ns_fd = -1;     ///< the shared user namespace, joined first
+    int network_ns_fd = -1;  ///< the shared network namespace; -1 keeps the builder's
+    /// CLONE_NEW* flags of the namespaces created for this container only.
+    unsigned long namespace_flags = 0;
+    /// Top of the stack the command process starts on (it shares init's memory until execve).
+    char* command_stack = nullptr;
+    join_result* joined = nullptr;
 };
 
 /// The record the child writes to `error_fd` when setup fails.
@@ -76,8 +149,17 @@ struct setup_failure {
     char subject[256] = {};  ///< the path or name the step was about, may be empty
 };
 
-/// The child's entry point after clone(2): sets up the mounts, pivots into the root, then
-/// becomes the container's init and starts the command. Never returns.
-[[noreturn]] void run_child(const child_plan& plan) noexcept;
+/// The entry point of the short-lived process that the builder starts with clone(2) and
+/// CLONE_VM | CLONE_VFORK, on a stack of its own, so that no page table is copied for it.
+/// It joins the shared namespaces, clones the container's init into new namespaces as a
+/// sibling (CLONE_PARENT, so that the builder waits for init itself), stores init's pid in
+/// `plan->joined` and exits. `plan` is a child_plan.
+int join_namespaces(void* plan) noexcept;
+
+/// The entry point of the process that holds the shared namespaces while the builder opens
+/// them: once it has read a byte from `go_fd` (sent after the id map is written), it creates
+/// a network namespace, brings loopback up, writes an errno value (0: ready) to `report_fd`
+/// and waits until `go_fd` reaches end of file.
+[[noreturn]] void run_namespace_holder(int go_fd, int report_fd) noexcept;
 
 }  // namespace dockwright::exec::detail

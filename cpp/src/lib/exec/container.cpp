@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -29,6 +31,7 @@
 #include "dockwright/layer/layer_writer.hpp"
 #include "fd.hpp"
 #include "limits.hpp"
+#include "namespaces.hpp"
 #include "rootfs.hpp"
 
 namespace dockwright::exec {
@@ -70,6 +73,11 @@ std::string read_small_file(const std::string& path) {
 }  // namespace detail
 
 namespace {
+
+/// Stack sizes of the processes that share memory with their parent until they exec or exit.
+/// The joining process's stack becomes init's, which runs the mount setup on it.
+constexpr std::size_t join_stack_size = 256 * 1024;
+constexpr std::size_t command_stack_size = 256 * 1024;
 
 constexpr const char* default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -168,55 +176,6 @@ std::string hosts_file(network_mode network, const std::string& hostname) {
            hostname + "\n";
 }
 
-/// The subordinate range of the invoking user in /etc/subuid or /etc/subgid.
-std::optional<std::pair<std::string, std::string>> subordinate_range(const std::string& file,
-                                                                     const std::string& name,
-                                                                     unsigned id) {
-    std::istringstream lines(detail::read_small_file(file));
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream fields(line);
-        std::string owner, start, count;
-        if (!std::getline(fields, owner, ':') || !std::getline(fields, start, ':') ||
-            !std::getline(fields, count))
-            continue;
-        if (owner == name || owner == std::to_string(id)) return std::pair(start, count);
-    }
-    return std::nullopt;
-}
-
-/// Runs newuidmap or newgidmap for `pid`; returns false when it is missing or fails.
-bool run_id_helper(const char* helper, pid_t pid, const std::vector<std::string>& mapping) {
-    if (::access(helper, X_OK) != 0) return false;
-    std::vector<std::string> words{helper, std::to_string(pid)};
-    words.insert(words.end(), mapping.begin(), mapping.end());
-    std::vector<char*> argv;
-    for (auto& word : words)
-        argv.push_back(word.data());
-    argv.push_back(nullptr);
-    pid_t helper_pid = 0;
-    if (::posix_spawn(&helper_pid, helper, nullptr, nullptr, argv.data(), environ) != 0)
-        return false;
-    int status = 0;
-    while (::waitpid(helper_pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-/// Returns the user's name as /etc/subuid lists it, or its uid as text.
-std::string user_name(uid_t uid) {
-    const passwd* entry = ::getpwuid(uid);
-    return entry != nullptr ? entry->pw_name : std::to_string(uid);
-}
-
-/// Returns whether a rootless container can map subordinate ids and so call setgroups.
-bool subordinate_ids_available() {
-    const uid_t uid = ::geteuid();
-    const std::string name = user_name(uid);
-    return ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0 &&
-           subordinate_range("/etc/subuid", name, uid) &&
-           subordinate_range("/etc/subgid", name, uid);
-}
-
 }  // namespace
 
 std::string failure_message(const std::vector<std::string>& command, int exit_code) {
@@ -283,6 +242,8 @@ struct container::impl {
     fs::path state;
     exec_user user;
     std::string hostname;
+    /// The contents of /etc/hostname, /etc/hosts and /etc/resolv.conf.
+    std::array<std::string, 3> etc_files;
     rootfs_kind kind = rootfs_kind::overlay;
     bool copy_prepared = false;
     std::vector<std::string> created_mount_points;
@@ -295,7 +256,7 @@ struct container::impl {
     void prepare_copy();
     run_result run_once(const output_callback& on_output, const cancel_token* cancel,
                         std::vector<std::string> warnings, bool& overlay_failed);
-    void write_id_maps(pid_t pid, std::vector<std::string>& warnings, bool check_user) const;
+    void check_id_map(std::vector<std::string>& warnings) const;
     layer::layer_info write_layer_as_root(layer::byte_sink& out,
                                           const layer::write_options& options) const;
     layer::layer_info write_layer_here(layer::byte_sink& out,
@@ -315,6 +276,7 @@ container::container(run_spec spec, fs::path state_dir) : impl_(std::make_unique
         if (detail::rlimit_resource(ulimit.name) < 0)
             throw exec_error("apply the ulimit", "unknown ulimit type '" + ulimit.name + "'");
 
+    if (!self.spec.namespaces) self.spec.namespaces = std::make_shared<shared_namespaces>();
     self.id = random_id();
     self.hostname = self.spec.hostname.empty() ? self.id.substr(0, 12) : self.spec.hostname;
     const bool want_copy = self.spec.rootfs == rootfs_mode::copy ||
@@ -332,13 +294,9 @@ container::container(run_spec spec, fs::path state_dir) : impl_(std::make_unique
         throw system_error("create the state directory " + self.state.string(), errno);
     try {
         detail::write_file((self.state / "owner").string(), process_record(::getpid()));
-        if (::mkdir((self.state / "rootfs").c_str(), 0755) != 0 ||
-            ::mkdir((self.state / "init-layer").c_str(), 0755) != 0)
-            throw system_error("create the state directory", errno);
-        detail::write_file((self.state / "hostname").string(), self.hostname + "\n");
-        detail::write_file((self.state / "hosts").string(),
-                           hosts_file(self.spec.network, self.hostname));
-        detail::write_file((self.state / "resolv.conf").string(), resolv_conf(self.spec.network));
+        // The child writes these into its staging tmpfs.
+        self.etc_files = {self.hostname + "\n", hosts_file(self.spec.network, self.hostname),
+                          resolv_conf(self.spec.network)};
         if (self.kind == rootfs_kind::copy) self.prepare_copy();
         self.user = resolve_user(self.spec.user,
                                  layer_file(self.spec.lower_dirs, "etc/passwd", self.copy_root()),
@@ -394,31 +352,10 @@ void container::impl::prepare_copy() {
     copy_prepared = true;
 }
 
-void container::impl::write_id_maps(pid_t pid, std::vector<std::string>& warnings,
-                                    bool check_user) const {
-    const std::string proc = "/proc/" + std::to_string(pid);
-    const uid_t uid = ::geteuid();
-    const gid_t gid = ::getegid();
-    if (uid == 0) {
-        detail::write_file(proc + "/uid_map", "0 0 4294967295\n");
-        detail::write_file(proc + "/gid_map", "0 0 4294967295\n");
-        return;
-    }
-    // Rootless: the invoking user becomes root, plus its subordinate ids when the setuid
-    // helpers can map them.
-    const std::string name = user_name(uid);
-    const auto subuid = subordinate_range("/etc/subuid", name, uid);
-    const auto subgid = subordinate_range("/etc/subgid", name, uid);
-    if (subuid && subgid &&
-        run_id_helper("/usr/bin/newuidmap", pid,
-                      {"0", std::to_string(uid), "1", "1", subuid->first, subuid->second}) &&
-        run_id_helper("/usr/bin/newgidmap", pid,
-                      {"0", std::to_string(gid), "1", "1", subgid->first, subgid->second}))
-        return;
-    detail::write_file(proc + "/uid_map", "0 " + std::to_string(uid) + " 1\n");
-    detail::write_file(proc + "/setgroups", "deny");
-    detail::write_file(proc + "/gid_map", "0 " + std::to_string(gid) + " 1\n");
-    if (!check_user) return;
+/// Rejects a user that a single-id map cannot represent, and warns that the supplementary
+/// groups are not set there.
+void container::impl::check_id_map(std::vector<std::string>& warnings) const {
+    if (spec.namespaces->id_map() != id_map_kind::single) return;
     if (user.uid != 0 || user.gid != 0)
         throw exec_error("map the user",
                          "user " + std::to_string(user.uid) + ":" + std::to_string(user.gid) +
@@ -461,10 +398,13 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     overlay_failed = false;
 
     // Everything the child reads is built here: it must not allocate.
+    // The child mounts a tmpfs on the state directory in its own mount namespace and creates
+    // the root's mount point, the init layer and the /etc files there.
     std::string overlay_options;
+    std::vector<detail::init_entry> init_entries;
     if (kind == rootfs_kind::overlay) {
-        detail::make_init_layer(state / "init-layer", spec.lower_dirs);
-        overlay_options = "lowerdir=" + overlay_escape(state / "init-layer");
+        init_entries = detail::init_layer_entries(spec.lower_dirs);
+        overlay_options = "lowerdir=" + overlay_escape(state / "init");
         for (auto layer = spec.lower_dirs.rbegin(); layer != spec.lower_dirs.rend(); ++layer)
             overlay_options += ":" + overlay_escape(*layer);
         overlay_options += ",upperdir=" + overlay_escape(spec.upper_dir) +
@@ -475,11 +415,27 @@ run_result container::impl::run_once(const output_callback& on_output, const can
                              "the lower directory list is longer than 4095 "
                              "bytes; use shorter layer paths");
     }
-    const std::string rootfs = (state / "rootfs").string();
+    std::vector<detail::init_node> init_nodes;
+    for (const auto& entry : init_entries) {
+        detail::init_node node{entry.path.c_str(), entry.directory, entry.mode, false, 0, 0};
+        if (entry.owner) {
+            node.set_owner = true;
+            node.uid = entry.owner->first;
+            node.gid = entry.owner->second;
+        }
+        init_nodes.push_back(node);
+    }
+    const std::string staging = state.string();
+    const std::string rootfs = (state / "root").string();
     const std::string copy_root_path = spec.upper_dir.string();
     const std::string hosts = (state / "hosts").string();
     const std::string hostname_file = (state / "hostname").string();
     const std::string resolv = (state / "resolv.conf").string();
+    const detail::staged_file staged_files[] = {
+        {"hostname", etc_files[0].data(), etc_files[0].size()},
+        {"hosts", etc_files[1].data(), etc_files[1].size()},
+        {"resolv.conf", etc_files[2].data(), etc_files[2].size()},
+    };
     const detail::bind_entry etc_binds[] = {
         {hosts.c_str(), "etc/hosts"},
         {hostname_file.c_str(), "etc/hostname"},
@@ -522,12 +478,21 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     const unique_fd null_input(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!null_input) throw system_error("open /dev/null", errno);
 
+    const auto& namespaces = spec.namespaces->get();
+    check_id_map(warnings);
+
     detail::child_plan plan;
     plan.sync_fd = sync.read.get();
+    plan.sync_write_fd = sync.write.get();
     plan.error_fd = errors.write.get();
     plan.stdin_fd = null_input.get();
     plan.stdout_fd = out.write.get();
     plan.stderr_fd = err.write.get();
+    plan.staging = staging.c_str();
+    plan.staged_files = staged_files;
+    plan.staged_file_count = std::size(staged_files);
+    plan.init_nodes = init_nodes.data();
+    plan.init_node_count = init_nodes.size();
     plan.rootfs = rootfs.c_str();
     plan.overlay_options = kind == rootfs_kind::overlay ? overlay_options.c_str() : nullptr;
     plan.copy_root = copy_root_path.c_str();
@@ -565,8 +530,8 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     plan.gid = user.gid;
     plan.groups = user.groups.data();
     plan.group_count = user.groups.size();
-    // A single-id map must deny setgroups(2) before its gid_map may be written.
-    plan.set_groups = ::geteuid() == 0 || subordinate_ids_available();
+    // A single-id map denies setgroups(2).
+    plan.set_groups = namespaces.map != id_map_kind::single;
     plan.rlimits = rlimits.data();
     plan.rlimit_count = rlimits.size();
 
@@ -581,11 +546,37 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     for (const auto& warning : warnings)
         if (on_output) on_output(output_stream::notice, warning);
 
-    unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-    if (spec.network == network_mode::none) flags |= CLONE_NEWNET;
-    const auto pid = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0));
-    if (pid < 0) throw system_error("clone the container process", errno);
-    if (pid == 0) detail::run_child(plan);
+    plan.user_ns_fd = namespaces.user.get();
+    plan.network_ns_fd = spec.network == network_mode::none ? namespaces.network.get() : -1;
+    plan.namespace_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+    // Without a cgroup, init starts at once; else it waits until it is in its cgroups.
+    plan.wait_for_go = cgroups != nullptr;
+    detail::join_result joined;
+    plan.joined = &joined;
+    const detail::stack_mapping join_stack(join_stack_size);
+    const detail::stack_mapping command_stack(command_stack_size);
+    plan.command_stack = command_stack.top();
+
+    pid_t joiner = -1;
+    {
+        // The joining process shares this memory and starts with every signal blocked, so
+        // no signal handler of the builder runs on its stack. This thread waits until it
+        // exits (CLONE_VFORK).
+        sigset_t all, previous;
+        ::sigfillset(&all);
+        ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+        joiner = ::clone(detail::join_namespaces, join_stack.top(),
+                         CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+        const int clone_error = errno;
+        ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+        if (joiner < 0) throw system_error("clone the container process", clone_error);
+    }
+    while (::waitpid(joiner, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    if (joined.init_pid < 0)
+        throw system_error(joined.step != nullptr ? joined.step : "start the container",
+                           joined.error_number != 0 ? joined.error_number : ECHILD);
+    const pid_t pid = joined.init_pid;
 
     // From here the child exists: every exit path kills and reaps it.
     struct reaper {
@@ -611,11 +602,12 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     const unique_fd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!process) throw system_error("open a pidfd for the container", errno);
 
-    write_id_maps(pid, warnings, true);
-    if (cgroups) cgroups->add_process(pid);
-    const char go = 1;
-    if (::write(sync.write.get(), &go, 1) != 1) throw system_error("start the container", errno);
-    sync.write.reset();
+    if (cgroups) {
+        cgroups->add_process(pid);
+        const char go = 1;
+        if (::write(sync.write.get(), &go, 1) != 1)
+            throw system_error("start the container", errno);
+    }
 
     run_result result;
     result.rootfs = kind;
@@ -740,24 +732,21 @@ layer::layer_info container::impl::write_layer_here(layer::byte_sink& out,
 }
 
 /// Rootless: the files belong to host ids that the container saw as root and subordinate
-/// ids, so the layer is written from a child in a user namespace with the same map, where
-/// stat(2) reports the container's ids. The tar streams back through a pipe.
+/// ids, so the layer is written from a child in the build's user namespace, where stat(2)
+/// reports the container's ids. The tar streams back through a pipe.
 layer::layer_info container::impl::write_layer_as_root(layer::byte_sink& out,
                                                        const layer::write_options& options) const {
+    const int user_namespace = spec.namespaces->get().user.get();
     auto data = detail::make_pipe();
     auto info = detail::make_pipe();
-    auto ready = detail::make_pipe();
-    auto go = detail::make_pipe();
     const pid_t pid = ::fork();
     if (pid < 0) throw system_error("fork the layer writer", errno);
     if (pid == 0) {
         data.read.reset();
         info.read.reset();
-        char byte = 1;
         std::string report;
-        if (::unshare(CLONE_NEWUSER) != 0 || ::write(ready.write.get(), &byte, 1) != 1 ||
-            ::read(go.read.get(), &byte, 1) != 1) {
-            report = "E user namespace: " + std::string(std::strerror(errno));
+        if (::setns(user_namespace, CLONE_NEWUSER) != 0) {
+            report = "E join the user namespace: " + std::string(std::strerror(errno));
         } else {
             try {
                 layer::fd_sink sink(data.write.get());
@@ -784,17 +773,6 @@ layer::layer_info container::impl::write_layer_as_root(layer::byte_sink& out,
     } child{pid};
     data.write.reset();
     info.write.reset();
-    ready.write.reset();
-    go.read.reset();
-    char byte = 0;
-    if (::read(ready.read.get(), &byte, 1) == 1) {
-        std::vector<std::string> ignored;
-        write_id_maps(pid, ignored, false);
-        byte = 1;
-        if (::write(go.write.get(), &byte, 1) != 1)
-            throw system_error("start the layer writer", errno);
-    }
-    go.write.reset();
     std::vector<std::byte> buffer(256 * 1024);
     for (;;) {
         const auto size = ::read(data.read.get(), buffer.data(), buffer.size());

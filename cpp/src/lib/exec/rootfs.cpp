@@ -239,35 +239,29 @@ std::optional<fs::path> find_in_layers(const std::vector<fs::path>& lower_dirs,
     return std::nullopt;
 }
 
-void make_init_layer(const fs::path& dir, const std::vector<fs::path>& lower_dirs) {
+std::vector<init_entry> init_layer_entries(const std::vector<fs::path>& lower_dirs) {
     const bool root = ::geteuid() == 0;
+    std::vector<init_entry> entries;
+    std::set<std::string> parents;
     for (const auto& point : mount_points()) {
         if (find_in_layers(lower_dirs, point)) continue;
         // Parent directories take the mode and owner they have in the layers.
         for (std::size_t slash = point.find('/'); slash != std::string::npos;
              slash = point.find('/', slash + 1)) {
             const std::string parent = point.substr(0, slash);
-            const std::string created = (dir / parent).string();
-            if (::mkdir(created.c_str(), 0755) != 0) {
-                if (errno == EEXIST) continue;
-                throw system_error("create " + created, errno);
-            }
+            if (!parents.insert(parent).second) continue;
+            init_entry entry{parent, true, 0755, std::nullopt};
             struct stat info {};
             const auto original = find_in_layers(lower_dirs, parent);
-            if (!original || ::stat(original->c_str(), &info) != 0) continue;
-            if (root && ::lchown(created.c_str(), info.st_uid, info.st_gid) != 0)
-                throw system_error("change the owner of " + created, errno);
-            if (::chmod(created.c_str(), info.st_mode & 07777) != 0)
-                throw system_error("change the mode of " + created, errno);
+            if (original && ::stat(original->c_str(), &info) == 0) {
+                entry.mode = info.st_mode & 07777;
+                if (root) entry.owner = std::pair(info.st_uid, info.st_gid);
+            }
+            entries.push_back(std::move(entry));
         }
-        const std::string path = (dir / point).string();
-        if (!point.starts_with("etc/")) {
-            if (::mkdir(path.c_str(), 0755) != 0) throw system_error("create " + path, errno);
-            continue;
-        }
-        const unique_fd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0755));
-        if (!file) throw system_error("create " + path, errno);
+        entries.push_back({point, !point.starts_with("etc/"), 0755, std::nullopt});
     }
+    return entries;
 }
 
 void copy_layers(const std::vector<fs::path>& lower_dirs, const fs::path& target) {

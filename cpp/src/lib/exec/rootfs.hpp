@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dockwright/layer/change.hpp"
@@ -23,10 +24,19 @@ const std::vector<std::string>& mount_points();
 std::optional<std::filesystem::path> find_in_layers(
     const std::vector<std::filesystem::path>& lower_dirs, const std::string& relative);
 
-/// Creates in `dir` the mount points missing from the layers, with parent directories that
-/// copy the mode and owner of the layers' own (as Docker's init layer does).
-void make_init_layer(const std::filesystem::path& dir,
-                     const std::vector<std::filesystem::path>& lower_dirs);
+/// One file or directory of the init layer, relative to its root, parents first.
+struct init_entry {
+    std::string path;
+    bool directory = true;
+    mode_t mode = 0755;
+    /// The owner to give it; only set when the builder runs as root.
+    std::optional<std::pair<uid_t, gid_t>> owner;
+};
+
+/// The init layer: the mount points missing from the layers, with parent directories that
+/// copy the mode and owner of the layers' own (as Docker's init layer does). Mount points
+/// under /etc are empty files with mode 0755, the others directories with mode 0755.
+std::vector<init_entry> init_layer_entries(const std::vector<std::filesystem::path>& lower_dirs);
 
 /// Copies the lower directories (bottom first) into `target`, applying their overlayfs
 /// whiteouts and opaque directories, keeping modes, owners (as root), times, xattrs and hard
