@@ -17,6 +17,7 @@
 #include <dockwright/dockerfile/dockerignore.hpp>
 #include <dockwright/exec/container.hpp>
 #include <dockwright/exec/exec_error.hpp>
+#include <dockwright/exec/shared_namespaces.hpp>
 #include <dockwright/image/buildkit_json.hpp>
 #include <dockwright/image/image.hpp>
 #include <dockwright/layer/layer_writer.hpp>
@@ -608,6 +609,10 @@ struct local_backend::state {
     std::map<std::string, layer_record> new_layers;
     std::string last_committed;
     unsigned long counter = 0;
+    /// The user and network namespaces that every RUN of this build joins; created on the
+    /// first RUN.
+    std::shared_ptr<exec::shared_namespaces> namespaces =
+        std::make_shared<exec::shared_namespaces>();
 
     container_record& get(const std::string& id) {
         const auto found = containers.find(id);
@@ -849,6 +854,7 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
     plan.user = spec.user;
     plan.working_dir = spec.working_dir.empty() ? "/" : spec.working_dir;
     plan.hostname = container_id.substr(0, 12);
+    plan.namespaces = state_->namespaces;
     plan.network = state_->options.network;
     if (spec.network == "none") plan.network = exec::network_mode::none;
     if (spec.network == "host") plan.network = exec::network_mode::host;
