@@ -1,7 +1,9 @@
-// The executor run by an unprivileged user that the test creates: single-id user namespace.
+// The executor run by an unprivileged user that the test creates: a single-id user namespace,
+// and one with subordinate ids mapped through newuidmap and newgidmap.
 #include <grp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,17 +11,33 @@
 #include <cstdlib>
 
 #include "exec_support.hpp"
+#include "support.hpp"
 
 using namespace dockwright;
 
 namespace {
 
-/// A system user made with useradd and removed with userdel.
+/// The subordinate range the test gives its user: container ids 1 to 65536.
+constexpr unsigned subordinate_start = 300000;
+constexpr unsigned subordinate_count = 65536;
+
+/// A system user made with useradd and removed with userdel, which also removes its lines of
+/// /etc/subuid and /etc/subgid.
 class temporary_user {
   public:
-    temporary_user() : name_("dwexec" + std::to_string(::getpid())) {
-        const std::string command = "useradd --system --no-create-home " + name_ + " 2>&1";
-        if (std::system(command.c_str()) != 0) return;
+    explicit temporary_user(bool subordinate_ids = false)
+        : name_("dwexec" + std::to_string(::getpid()) + (subordinate_ids ? "s" : "")) {
+        std::string command = "useradd --system --no-create-home " + name_ + " 2>&1";
+        if (subordinate_ids) {
+            const std::string range = std::to_string(subordinate_start) + "-" +
+                                      std::to_string(subordinate_start + subordinate_count - 1);
+            command += " && usermod --add-subuids " + range + " --add-subgids " + range + " " +
+                       name_ + " 2>&1";
+        }
+        if (std::system(command.c_str()) != 0) {
+            std::system(("userdel " + name_ + " 2>/dev/null").c_str());
+            return;
+        }
         if (const passwd* entry = ::getpwnam(name_.c_str())) {
             uid_ = entry->pw_uid;
             gid_ = entry->pw_gid;
@@ -30,6 +48,7 @@ class temporary_user {
     ~temporary_user() {
         if (uid_ != 0) std::system(("userdel " + name_ + " 2>/dev/null").c_str());
     }
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] uid_t uid() const noexcept { return uid_; }
     [[nodiscard]] gid_t gid() const noexcept { return gid_; }
 
@@ -140,4 +159,56 @@ TEST_CASE("rootless rejects a user outside the single-id map") {
           "ERROR exec: map the user: user 1000:1000 is outside the single-id map of a rootless "
           "container; install newuidmap/newgidmap and add ranges to /etc/subuid and "
           "/etc/subgid");
+}
+
+TEST_CASE("rootless run maps subordinate ids") {
+    if (test::skip_exec()) return;
+    if (::geteuid() != 0) {
+        WARN("skipped: creating the unprivileged test user needs root");
+        return;
+    }
+    if (::access("/usr/bin/newuidmap", X_OK) != 0 || ::access("/usr/bin/newgidmap", X_OK) != 0) {
+        WARN("skipped: newuidmap/newgidmap are missing (install Debian's uidmap)");
+        return;
+    }
+    {
+        temporary_user user(true);
+        if (user.uid() == 0) {
+            WARN("skipped: useradd/usermod could not create a test user with subordinate ids");
+            return;
+        }
+        test::exec_fixture fixture;
+        // A single-id map has no uid 1000, so this chown fails there.
+        auto spec = fixture.shell(
+            "tr -s ' ' < /proc/self/uid_map; tr -s ' ' < /proc/self/gid_map; echo x > /f; "
+            "chown 1000:1000 /f; stat -c '%u:%g' /f; id -G");
+        const std::string chown = "chown -R " + std::to_string(user.uid()) + ":" +
+                                  std::to_string(user.gid()) + " '" + fixture.dir.path().string() +
+                                  "' && chmod 755 '" + fixture.dir.path().string() + "'";
+        REQUIRE(std::system(chown.c_str()) == 0);
+        const std::string result = run_as(user.uid(), user.gid(), [&] {
+            exec::container box(spec, fixture.state);
+            const auto output = test::run_container(box);
+            layer::string_sink sink;
+            box.write_layer(sink);
+            std::string text = output.out + output.err;
+            for (const auto& line : test::listing(test::parse_tar(sink.data())))
+                text += line + "\n";
+            return text;
+        });
+        const std::string uid = std::to_string(user.uid());
+        const std::string gid = std::to_string(user.gid());
+        const std::string start = std::to_string(subordinate_start);
+        const std::string count = std::to_string(subordinate_count);
+        CHECK(result == " 0 " + uid + " 1\n 1 " + start + " " + count + "\n 0 " + gid + " 1\n 1 " +
+                            start + " " + count + "\n1000:1000\n0\nf 0 0100644 1000/1000\n");
+        // On the host the file belongs to the subordinate id that container uid 1000 maps to.
+        struct stat info {};
+        REQUIRE(::stat((fixture.dir / "run/upper/f").c_str(), &info) == 0);
+        CHECK(info.st_uid == subordinate_start + 999);
+        CHECK(info.st_gid == subordinate_start + 999);
+    }
+    // userdel removed the test user's subordinate ranges.
+    const std::string subuid_lines = test::read_file("/etc/subuid");
+    CHECK(subuid_lines.find("dwexec" + std::to_string(::getpid()) + "s:") == std::string::npos);
 }
