@@ -185,3 +185,16 @@ TEST_CASE("exec copy fallback runs and is reported") {
     CHECK(output.out == "copied\n");
     CHECK(output.result.rootfs == exec::rootfs_kind::copy);
 }
+
+TEST_CASE("exec seccomp denies namespace calls") {
+    if (test::skip_exec()) return;
+    exec_fixture fixture;
+    const auto output = run_spec_once(
+        fixture.shell("grep Seccomp /proc/self/status | tr -s '\\t' ' '; unshare -U true; "
+                      "echo unshare $?; linux32 uname -m"),
+        fixture.state);
+    CHECK(output.result.exit_code == 0);
+    // A new user namespace needs no capability, so only the filter stops unshare(2) here.
+    CHECK(output.out == "Seccomp: 2\nSeccomp_filters: 1\nunshare 1\ni686\n");
+    CHECK(output.err == "unshare: unshare(0x10000000): Operation not permitted\n");
+}

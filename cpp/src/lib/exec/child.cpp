@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -461,6 +462,8 @@ void drop_capabilities(bool keep_defaults) {
     if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail("set the user id");
     if (plan.uid == 0) drop_capabilities(true);
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("set no_new_privs");
+    if (plan.seccomp != nullptr && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, plan.seccomp) != 0)
+        fail("install the seccomp filter");
     if (::chdir(plan.working_dir) != 0) fail("enter the working directory", plan.working_dir);
     // Only 0, 1, 2 and the close-on-exec error pipe survive; the pipe closes at execve.
     const unsigned error_fd = static_cast<unsigned>(plan.error_fd);

@@ -1,6 +1,7 @@
 // Private: the code that runs inside the new namespaces, from clone(2) to execve(2).
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -130,6 +131,9 @@ struct child_plan {
     bool set_groups = true;  ///< false in a single-id map, where setgroups(2) is denied
     const rlimit_entry* rlimits = nullptr;
     std::size_t rlimit_count = 0;
+
+    /// Installed in the command process after no_new_privs; null: none.
+    const sock_fprog* seccomp = nullptr;
 
     int user_ns_fd = -1;     ///< the shared user namespace, joined first
     int network_ns_fd = -1;  ///< the shared network namespace; -1 keeps the builder's

@@ -33,6 +33,7 @@
 #include "limits.hpp"
 #include "namespaces.hpp"
 #include "rootfs.hpp"
+#include "seccomp.hpp"
 
 namespace dockwright::exec {
 
@@ -534,6 +535,7 @@ run_result container::impl::run_once(const output_callback& on_output, const can
     plan.set_groups = namespaces.map != id_map_kind::single;
     plan.rlimits = rlimits.data();
     plan.rlimit_count = rlimits.size();
+    plan.seccomp = detail::seccomp_filter();
 
     if (spec.limits.needs_cgroup() && !cgroups)
         cgroups = std::make_unique<detail::cgroup_set>(spec.limits, id, warnings);
