@@ -136,3 +136,33 @@ TEST_CASE("connection refused is a transient transport error") {
         CHECK(e.subject() == "http://127.0.0.1:1/v2/");
     }
 }
+
+TEST_CASE("credential helper chosen per registry") {
+    scratch_dir dir;
+    const fs::path path = dir.path / "config.json";
+    std::ofstream(path)
+        << R"({"credsStore":"desktop",)"
+        << R"("credHelpers":{"gcr.io":"gcloud","https://index.docker.io/v1/":"hub"},)"
+        << R"("auths":{"gcr.io":{"auth":"dTpw"}}})";
+    const docker_config config = docker_config::load(path);
+    REQUIRE(config.helper_for("gcr.io"));
+    CHECK(config.helper_for("gcr.io")->program() == "docker-credential-gcloud");
+    REQUIRE(config.helper_for("docker.io"));
+    CHECK(config.helper_for("docker.io")->program() == "docker-credential-hub");
+    REQUIRE(config.helper_for("localhost:5000"));
+    CHECK(config.helper_for("localhost:5000")->program() == "docker-credential-desktop");
+}
+
+TEST_CASE("no credential helper without configuration") {
+    scratch_dir dir;
+    const fs::path path = dir.path / "config.json";
+    std::ofstream(path) << R"({"credsStore":"","auths":{}})";
+    CHECK_FALSE(docker_config::load(path).helper_for("quay.io"));
+}
+
+TEST_CASE("identity token entry becomes token credentials") {
+    scratch_dir dir;
+    const fs::path path = dir.path / "config.json";
+    std::ofstream(path) << R"({"auths":{"quay.io":{"auth":"","identitytoken":"refresh"}}})";
+    CHECK(docker_config::load(path).find("quay.io") == credentials{"<token>", "refresh"});
+}

@@ -155,12 +155,13 @@ std::optional<credentials> docker_config::find(std::string_view registry) const 
         if (canonical_registry(key) != wanted || !entry.is_object()) continue;
         credentials found;
         if (const auto auth = entry.find("auth"); auth != entry.end() && auth->is_string()) {
+            // An entry with an identity token may carry an empty or partial `auth`.
             const auto decoded = base64_decode(auth->get<std::string>());
-            if (!decoded) continue;
-            const auto colon = decoded->find(':');
-            if (colon == std::string::npos) continue;
-            found.username = decoded->substr(0, colon);
-            found.password = decoded->substr(colon + 1);
+            const auto colon = decoded ? decoded->find(':') : std::string::npos;
+            if (colon != std::string::npos) {
+                found.username = decoded->substr(0, colon);
+                found.password = decoded->substr(colon + 1);
+            }
         } else {
             found.username = entry.value("username", "");
             found.password = entry.value("password", "");
