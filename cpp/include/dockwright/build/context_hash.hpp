@@ -4,6 +4,7 @@
 
 #include <dockwright/dockerfile/dockerignore.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -88,6 +89,14 @@ class build_context_index {
 /// with the owners the files have on disk. `dir:` covers everything below a directory.
 [[nodiscard]] copy_source_info tree_source_info(const std::filesystem::path& root,
                                                 const std::string& path);
+
+/// The same hash as tree_source_info() for a tree whose entries live at different host
+/// paths, as in a stack of layer directories: `host_of` returns the host path of an entry
+/// (relative path, "" for the root) and `names_in` the names in a directory of the tree.
+[[nodiscard]] copy_source_info tree_source_info(
+    const std::string& path,
+    const std::function<std::filesystem::path(const std::string&)>& host_of,
+    const std::function<std::vector<std::string>(const std::string&)>& names_in);
 
 /// The history hash of a whole COPY/ADD: the one source's hash, or `multi:` over several.
 [[nodiscard]] std::string combined_source_hash(const std::vector<copy_source_info>& sources);

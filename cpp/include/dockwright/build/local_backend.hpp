@@ -81,6 +81,12 @@ class local_backend {
     void tag(const digest& id, const std::string& name);
     cache_probe probe_cache(const std::optional<digest>& parent, const config& container_config);
 
+    /// Records the images of this build in the store in one transaction, with `tags`
+    /// pointing at `target`. Until then store_image() only computes the ID, and the
+    /// destructor records what is left without tags, so that a build killed before
+    /// publish() leaves no image half-written.
+    void publish(const digest& target, const std::vector<reference>& tags);
+
     struct state;
 
   private:

@@ -52,8 +52,7 @@ build_outcome build_image(store& images, const build_request& request,
     const stage_result& target = outcome.result.target();
     // A FROM scratch stage without steps still names an image: its config is stored.
     outcome.id = target.image_id ? *target.image_id : backend.store_image(target.config);
-    for (const reference& tag : request.tags)
-        images.tag(outcome.id, tag);
+    backend.publish(outcome.id, request.tags);
     return outcome;
 }
 

@@ -369,6 +369,42 @@ copy_source_info tree_source_info(const fs::path& root, const std::string& path)
     return {path, "dir:" + sha256_hex(joined), path, true, {}};
 }
 
+copy_source_info tree_source_info(
+    const std::string& path, const std::function<fs::path(const std::string&)>& host_of,
+    const std::function<std::vector<std::string>(const std::string&)>& names_in) {
+    const fs::path top = host_of(path);
+    struct stat info {};
+    if (::lstat(top.c_str(), &info) != 0) {
+        throw error("file not found in build context or excluded by .dockerignore: stat " + path +
+                    ": file does not exist");
+    }
+    if (!S_ISDIR(info.st_mode)) {
+        return {path, "file:" + tarsum_entry(top, path, true), path, false, {}};
+    }
+    std::vector<std::string> hashes;
+    std::vector<std::string> pending{path};
+    while (!pending.empty()) {
+        const std::string rel = std::move(pending.back());
+        pending.pop_back();
+        hashes.push_back(tarsum_entry(host_of(rel), rel.empty() ? "." : rel, true));
+        for (const std::string& name : names_in(rel)) {
+            const std::string child_rel = rel.empty() ? name : rel + "/" + name;
+            const fs::path child = host_of(child_rel);
+            struct stat child_info {};
+            if (::lstat(child.c_str(), &child_info) == 0 && S_ISDIR(child_info.st_mode)) {
+                pending.push_back(child_rel);
+            } else {
+                hashes.push_back(tarsum_entry(child, child_rel, true));
+            }
+        }
+    }
+    std::sort(hashes.begin(), hashes.end());
+    std::string joined;
+    for (std::size_t i = 0; i < hashes.size(); ++i)
+        joined += (i ? "," : "") + hashes[i];
+    return {path, "dir:" + sha256_hex(joined), path, true, {}};
+}
+
 std::vector<copy_source_info> build_context_index::resolve(std::string_view source) const {
     const std::string path = strip_source(source);
     if (!contains_wildcards(path)) {

@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -195,6 +196,8 @@ struct container_record {
     std::optional<digest> parent;
     std::vector<fs::path> lowers;  ///< bottom first
     fs::path dir;
+    /// Whether `dir` exists: it is made on first use, so config-only steps never create it.
+    bool created = false;
     std::unique_ptr<exec::container> executor;
     bool full_copy = false;  ///< The executor fell back to copying: upper is a whole tree.
     std::optional<layer_record> layer;
@@ -317,7 +320,13 @@ class entry_copier {
             links_.emplace(key, target);
         }
         if (S_ISREG(info.st_mode)) {
-            copy_file(source, target, info);
+            // The open file takes its owner, mode and times without three more path lookups.
+            const unique_fd out = copy_file(source, target, info, cross_device_);
+            if (::fchown(out.get(), ids.uid, ids.gid) != 0) fail("cannot chown", target, errno);
+            if (::fchmod(out.get(), mode) != 0) fail("cannot chmod", target, errno);
+            const struct timespec times[2] = {{info.st_mtim.tv_sec, 0}, {info.st_mtim.tv_sec, 0}};
+            ::futimens(out.get(), times);
+            return;
         } else if (S_ISLNK(info.st_mode)) {
             std::string link(static_cast<std::size_t>(info.st_size) + 1, '\0');
             const ssize_t n = ::readlink(source.c_str(), link.data(), link.size());
@@ -341,34 +350,51 @@ class entry_copier {
     }
 
   private:
-    static void copy_file(const fs::path& source, const fs::path& target, const struct stat& info) {
+    /// Copies the data in the kernel: copy_file_range within a filesystem type, else
+    /// sendfile (the context on a disk, the upper directory on tmpfs), else read and write.
+    /// `cross_device` remembers that copy_file_range failed, so later files skip it.
+    static unique_fd copy_file(const fs::path& source, const fs::path& target,
+                               const struct stat& info, bool& cross_device) {
         const unique_fd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (!in) fail("cannot open", source, errno);
-        const unique_fd out(
+        unique_fd out(
             ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out) fail("cannot create", target, errno);
         auto remaining = static_cast<std::uint64_t>(info.st_size);
-        while (remaining > 0) {
+        constexpr std::uint64_t piece = 1U << 30;
+        while (remaining > 0 && !cross_device) {
             const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                                std::min<std::uint64_t>(remaining, 1U << 30), 0);
+                                                std::min(remaining, piece), 0);
             if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-                copy_by_reading(in.get(), out.get(), target);
-                return;
+                cross_device = true;
+                break;
             }
             if (n < 0) fail("cannot copy into", target, errno);
-            if (n == 0) break;
+            if (n == 0) return out;
             remaining -= static_cast<std::uint64_t>(n);
         }
+        while (remaining > 0) {
+            const ssize_t n = ::sendfile(out.get(), in.get(), nullptr, std::min(remaining, piece));
+            if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+                copy_by_reading(in.get(), out.get(), target);
+                return out;
+            }
+            if (n < 0) fail("cannot copy into", target, errno);
+            if (n == 0) return out;
+            remaining -= static_cast<std::uint64_t>(n);
+        }
+        return out;
     }
 
     static void copy_by_reading(int in, int out, const fs::path& target) {
-        std::vector<char> buffer(1 << 20);
+        // Both kernel copies failed; the data continues from the current offsets.
+        const auto buffer = std::make_unique_for_overwrite<char[]>(1 << 20);
         while (true) {
-            const ssize_t n = ::read(in, buffer.data(), buffer.size());
+            const ssize_t n = ::read(in, buffer.get(), std::size_t{1} << 20);
             if (n < 0) fail("cannot read for", target, errno);
             if (n == 0) return;
             for (ssize_t done = 0; done < n;) {
-                const ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
+                const ssize_t w = ::write(out, buffer.get() + done, static_cast<size_t>(n - done));
                 if (w < 0) fail("cannot write", target, errno);
                 done += w;
             }
@@ -379,7 +405,18 @@ class entry_copier {
     std::optional<identity> owner_;
     std::optional<mode_t> chmod_;
     std::map<std::pair<dev_t, ino_t>, fs::path> links_;
+    bool cross_device_ = false;
 };
+
+/// The entries below `rel` of a merged view, parents first, names sorted.
+void walk_view(const rootfs_view& view, const std::string& rel, std::vector<std::string>& out) {
+    for (const std::string& name : view.list(rel)) {
+        const std::string child = join_rel(rel, name);
+        out.push_back(child);
+        const std::optional<view_entry> entry = view.lookup(child);
+        if (entry && S_ISDIR(entry->info.st_mode)) walk_view(view, child, out);
+    }
+}
 
 /// The entries below `dir` of a plain tree, parents first, names sorted.
 void walk_tree(const fs::path& root, const std::string& rel, std::vector<std::string>& out) {
@@ -592,14 +629,24 @@ fs::path scratch_directory(const store& images, const fs::path& requested) {
     return pattern;
 }
 
+/// An image stored by this build but not yet recorded in the store's database.
+struct pending_image {
+    image_commit request;
+    digest id;
+};
+
 struct local_backend::state {
     state(store& s, local_backend_options o)
         : images(s),
+          gc_lock(s.lock_for_writing()),
           options(std::move(o)),
           build_dir(scratch_directory(s, options.scratch)),
           context(options.context) {}
 
     store& images;
+    /// Held shared for the whole build, because the layer blobs written so far are named by
+    /// no database row until publish(), and garbage collection would remove them.
+    store::writer_lock gc_lock;
     local_backend_options options;
     fs::path build_dir;
     fs::path context;
@@ -613,6 +660,8 @@ struct local_backend::state {
     /// first RUN.
     std::shared_ptr<exec::shared_namespaces> namespaces =
         std::make_shared<exec::shared_namespaces>();
+    /// Images in build order (parents first); publish() records them in one transaction.
+    std::vector<pending_image> pending;
 
     container_record& get(const std::string& id) {
         const auto found = containers.find(id);
@@ -620,29 +669,117 @@ struct local_backend::state {
         return found->second;
     }
 
+    /// The container, with its directories created on first use.
+    container_record& materialized(const std::string& id) {
+        container_record& record = get(id);
+        if (!record.created) {
+            fs::create_directories(record.upper());
+            fs::create_directories(record.dir / "work");
+            record.created = true;
+        }
+        return record;
+    }
+
+    const pending_image* find_pending(const digest& id) const {
+        for (const pending_image& image : pending) {
+            if (image.id == id) return &image;
+        }
+        return nullptr;
+    }
+
+    /// Records the pending images, with `tags` on `target` when it is one of them, and
+    /// returns whether `target` was among them.
+    bool publish(const std::optional<digest>& target, const std::vector<reference>& tags) {
+        if (pending.empty()) return false;
+        std::vector<image_commit> requests;
+        bool tagged = false;
+        for (pending_image& image : pending) {
+            if (target && image.id == *target && !tagged) {
+                image.request.references = tags;
+                tagged = true;
+            }
+            requests.push_back(image.request);
+        }
+        images.commit_images(requests);
+        pending.clear();
+        return tagged;
+    }
+
+    /// Makes `image` visible in the store when it is still pending, for the store functions
+    /// (unpack) that read images through the database.
+    void make_visible(const std::optional<digest>& image) {
+        if (image && find_pending(*image)) publish(std::nullopt, {});
+    }
+
     std::vector<fs::path> layers_of(const std::optional<digest>& image) {
         if (!image) return {};
         if (const auto found = image_layers.find(image->str()); found != image_layers.end()) {
             return found->second;
         }
+        make_visible(image);
         const image_record record = images.get(*image);
         if (record.diff_ids.empty()) return {};
         std::vector<fs::path> layers{images.unpack(*image)};
         image_layers.emplace(image->str(), layers);
+        exact_layers.insert(image->str());
         return layers;
     }
+
+    /// Whether the layer directories of `image` show exactly its files (true without one).
+    bool has_exact_layers(const std::optional<digest>& image) {
+        if (!image) return true;
+        return layers_of(image).empty() || exact_layers.contains(image->str());
+    }
+
+    /// Directories (bottom first) that show exactly the files of `image`: the build's own
+    /// layer directories when they do, else the image's unpacked snapshot. Empty for an
+    /// image without files.
+    std::vector<fs::path> readable_layers(const digest& image) {
+        std::vector<fs::path> layers = layers_of(image);
+        if (layers.empty() || exact_layers.contains(image.str())) return layers;
+        make_visible(image);
+        return {images.unpack(image)};
+    }
+
+    /// Images whose entry in image_layers shows exactly the files of the image, so that
+    /// COPY --from can read them there without unpacking the image. An upper directory
+    /// is exact when the process is root and the executor used overlayfs: rootless
+    /// containers leave files owned by mapped IDs, and the copying fallback leaves a whole
+    /// tree with mount points.
+    std::set<std::string> exact_layers;
 };
 
 local_backend::local_backend(store& images, local_backend_options options)
     : state_(std::make_unique<state>(images, std::move(options))) {}
 
 local_backend::~local_backend() {
+    // A build that failed or was cancelled still records the images of the steps that
+    // finished, so the next build finds them in the cache.
+    try {
+        state_->publish(std::nullopt, {});
+    } catch (const std::exception&) {
+        // NOTE: the destructor cannot report the error. The blobs stay in the store without
+        // rows, and prune removes them.
+    }
     state_->containers.clear();
     std::error_code ignored;
     fs::remove_all(state_->build_dir, ignored);
 }
 
+void local_backend::publish(const digest& target, const std::vector<reference>& tags) {
+    if (state_->publish(target, tags)) return;
+    for (const reference& tag : tags)
+        state_->images.tag(target, tag);
+}
+
 std::optional<base_image> local_backend::lookup_image(const std::string& reference) {
+    if (reference.starts_with("sha256:")) {
+        for (const pending_image& image : state_->pending) {
+            if (image.id.str() == reference) {
+                return base_image{image.id, image_from_json(image.request.config)};
+            }
+        }
+    }
     std::optional<image_record> record;
     const auto& pull = state_->options.pull;
     try {
@@ -664,19 +801,50 @@ std::optional<base_image> local_backend::lookup_image(const std::string& referen
 
 std::optional<std::string> local_backend::source_hash(const copy_source& source) {
     if (!source.image_id) return std::nullopt;
-    const std::vector<fs::path> layers = state_->layers_of(source.image_id);
-    const fs::path root = layers.empty() ? fs::path() : state_->images.unpack(*source.image_id);
+    // An image ID fixes the image's files, so the hash of the same paths in it never changes.
+    // NOTE: the hash also holds owner names from the host's /etc/passwd and /etc/group, and
+    // a cached hash keeps the names of the moment it was computed.
+    std::string key = source.image_id->str();
+    for (const std::string& path : source.paths)
+        key += "\n" + path;
+    const fs::path cache_dir = state_->images.root() / "cache" / "source-hashes";
+    const fs::path cache_file = cache_dir / std::string(digest::sha256_of(key).hex());
+    if (std::ifstream in(cache_file); in) {
+        std::string known;
+        std::getline(in, known);
+        if (known.starts_with("file:") || known.starts_with("dir:") ||
+            known.starts_with("multi:")) {
+            return known;
+        }
+    }
+    const std::vector<fs::path> layers = state_->readable_layers(*source.image_id);
+    const rootfs_view view(layers);
+    const auto host_of = [&](const std::string& rel) {
+        const std::optional<view_entry> entry = view.lookup(rel);
+        return entry ? entry->host_path : fs::path();
+    };
+    const auto names_in = [&](const std::string& rel) { return view.list(rel); };
     std::vector<copy_source_info> infos;
-    const rootfs_view view(layers.empty() ? std::vector<fs::path>{} : std::vector{root});
     for (const std::string& path : source.paths) {
         const std::string rel = view.resolve(clean_inside_root(path), true);
-        if (root.empty() || !view.lookup(rel)) {
+        if (layers.empty() || !view.lookup(rel)) {
             throw error("COPY failed: stat " + fs::path("/" + clean_inside_root(path)).string() +
                         ": file does not exist");
         }
-        infos.push_back(tree_source_info(root, rel));
+        infos.push_back(tree_source_info(rel, host_of, names_in));
     }
-    return combined_source_hash(infos);
+    std::string hash = combined_source_hash(infos);
+    // The cache only saves time, so a failure to write it is ignored.
+    std::error_code ignored;
+    fs::create_directories(cache_dir, ignored);
+    const fs::path temporary = cache_file.string() + "." + random_hex().substr(0, 12);
+    if (std::ofstream out(temporary, std::ios::binary | std::ios::trunc); out) {
+        out << hash << '\n';
+        out.close();
+        if (out) fs::rename(temporary, cache_file, ignored);
+    }
+    fs::remove(temporary, ignored);
+    return hash;
 }
 
 std::string local_backend::create_container(const std::optional<digest>& parent,
@@ -695,8 +863,6 @@ std::string local_backend::create_container(const std::optional<digest>& parent,
     record.parent = parent;
     record.lowers = state_->layers_of(parent);
     record.dir = state_->build_dir / id.substr(0, 16);
-    fs::create_directories(record.upper());
-    fs::create_directories(record.dir / "work");
     state_->containers.emplace(id, std::move(record));
     return id;
 }
@@ -744,6 +910,7 @@ std::vector<fs::path> add_mounts(local_backend::state& s, const run_spec& spec,
                     if (s.layers_of(from).empty()) {
                         throw error("RUN --mount from=" + mount.from + ": the image has no files");
                     }
+                    s.make_visible(from);
                     root = s.images.unpack(*from);
                 }
                 if (root.empty()) throw error("RUN --mount type=bind needs a build context");
@@ -839,7 +1006,7 @@ void remove_mount_points(const container_record& record, const run_spec& spec) {
 
 run_outcome local_backend::run(const std::string& container_id, const run_spec& spec,
                                const build_event_sink& sink) {
-    container_record& record = state_->get(container_id);
+    container_record& record = state_->materialized(container_id);
     exec::run_spec plan;
     plan.lower_dirs = record.lowers;
     if (plan.lower_dirs.empty()) {
@@ -918,7 +1085,7 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
 }
 
 void local_backend::copy(const std::string& container_id, const copy_spec& spec) {
-    container_record& record = state_->get(container_id);
+    container_record& record = state_->materialized(container_id);
     upper_writer writer(record);
     std::optional<identity> owner = identity{0, 0};
     if (!spec.chown.empty()) {
@@ -938,8 +1105,18 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
         bool directory = false;
     };
     std::vector<source_item> items;
-    std::vector<std::string> from_image_entries;
-    fs::path image_root;
+    // COPY --from reads the image through a view of its layer directories (see
+    // readable_layers), so a source item's root is unused and host paths come from the view.
+    std::vector<fs::path> image_layers;
+    if (spec.source.image_id) image_layers = state_->readable_layers(*spec.source.image_id);
+    const rootfs_view image_view(image_layers);
+    const bool from_image = spec.source.image_id.has_value();
+    const auto source_host_of = [&](const source_item& item, const std::string& rel) {
+        if (!from_image) return rel.empty() ? item.root : item.root / rel;
+        const std::optional<view_entry> entry = image_view.lookup(rel);
+        if (!entry) throw error("COPY failed: stat /" + rel + ": file does not exist");
+        return entry->host_path;
+    };
     if (!spec.source.image_id) {
         for (const copy_source_info& info : spec.context_sources) {
             const fs::path root = !info.root.empty() ? info.root
@@ -947,31 +1124,27 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
                                                      : fs::path();
             items.push_back({root, info.path == "." ? "" : info.path, info.name, info.directory});
         }
-    } else if (spec.source.image_id) {
-        if (!state_->layers_of(spec.source.image_id).empty()) {
-            image_root = state_->images.unpack(*spec.source.image_id);
-        }
-        const rootfs_view image_view(image_root.empty() ? std::vector<fs::path>{}
-                                                        : std::vector{image_root});
+    } else {
         for (const std::string& path : spec.source.paths) {
             const std::string clean = clean_inside_root(path);
             if (contains_wildcards(clean)) {
                 std::vector<std::string> all;
-                if (!image_root.empty()) walk_tree(image_root, "", all);
+                if (!image_layers.empty()) walk_view(image_view, "", all);
                 for (const std::string& candidate : all) {
                     if (!go_path_match(clean, candidate)) continue;
-                    items.push_back({image_root, candidate, candidate,
-                                     image_view.lookup(candidate) &&
-                                         S_ISDIR(image_view.lookup(candidate)->info.st_mode)});
+                    const std::optional<view_entry> found = image_view.lookup(candidate);
+                    items.push_back(
+                        {fs::path(), candidate, candidate, found && S_ISDIR(found->info.st_mode)});
                 }
                 continue;
             }
             const std::string rel = image_view.resolve(clean, true);
-            const std::optional<view_entry> found = image_view.lookup(rel);
+            const std::optional<view_entry> found =
+                image_layers.empty() ? std::nullopt : image_view.lookup(rel);
             if (!found) {
                 throw error("COPY failed: stat " + ("/" + clean) + ": file does not exist");
             }
-            items.push_back({image_root, rel, clean, S_ISDIR(found->info.st_mode)});
+            items.push_back({fs::path(), rel, clean, S_ISDIR(found->info.st_mode)});
         }
         if (items.empty()) throw error("COPY failed: no source files were specified");
     }
@@ -995,7 +1168,7 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
                 writer.ensure_directory(dest_rel, 0755, new_dirs);
             }
         }
-        const fs::path source_host = item.path.empty() ? item.root : item.root / item.path;
+        const fs::path source_host = source_host_of(item, item.path);
         if (item.directory) {
             const bool existed = writer.is_directory(dest_rel);
             writer.ensure_directory(dest_rel, 0755, {0, 0});
@@ -1007,6 +1180,8 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
             std::vector<std::string> entries;
             if (spec.context) {
                 entries = spec.context->entries_below(item.path);
+            } else if (from_image) {
+                walk_view(image_view, item.path, entries);
             } else {
                 walk_tree(source_host, "", entries);
                 for (std::string& e : entries)
@@ -1027,7 +1202,7 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
                         continue;
                     }
                 }
-                const fs::path host = item.root / entry;
+                const fs::path host = source_host_of(item, entry);
                 struct stat info {};
                 if (::lstat(host.c_str(), &info) != 0) fail("cannot stat", host, errno);
                 const std::string target = join_rel(dest_rel, entry.substr(strip));
@@ -1047,7 +1222,8 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
         struct stat info {};
         if (::stat(source_host.c_str(), &info) != 0) fail("cannot stat", source_host, errno);
         // Remote files are never extracted, as in Docker.
-        const bool remote = item.root != (spec.context ? spec.context->root() : fs::path());
+        const bool remote =
+            from_image || item.root != (spec.context ? spec.context->root() : fs::path());
         if (spec.extract_archives && !remote && S_ISREG(info.st_mode) && is_archive(source_host)) {
             extract_archive(source_host, dest_rel, writer);
             continue;
@@ -1067,7 +1243,7 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
 }
 
 void local_backend::make_directory(const std::string& container_id, const std::string& path) {
-    container_record& record = state_->get(container_id);
+    container_record& record = state_->materialized(container_id);
     upper_writer writer(record);
     const std::string rel = writer.view().resolve(clean_inside_root(path), true);
     const std::optional<view_entry> existing = writer.view().lookup(rel);
@@ -1078,9 +1254,10 @@ void local_backend::make_directory(const std::string& container_id, const std::s
 }
 
 layer_outcome local_backend::commit_layer(const std::string& container_id) {
-    container_record& record = state_->get(container_id);
+    container_record& record = state_->materialized(container_id);
     const auto lock = state_->images.lock_for_writing();
-    blob_writer blob(state_->images);
+    // publish() fsyncs the blob before a row names it.
+    blob_writer blob(state_->images, blob_durability::deferred);
     layer::write_options options;
     options.xattrs = layer::xattr_selection::capability_only;
     if (state_->options.reproducible) {
@@ -1108,7 +1285,9 @@ void local_backend::remove_container(const std::string& container_id) {
     if (found == state_->containers.end()) return;
     const bool keep_dirs = found->second.layer.has_value();
     found->second.executor.reset();
-    if (!keep_dirs) {
+    if (!found->second.created) {
+        // Nothing was made on disk for this container.
+    } else if (!keep_dirs) {
         std::error_code ignored;
         fs::remove_all(found->second.dir, ignored);
     } else {
@@ -1133,24 +1312,32 @@ digest local_backend::store_image(const image& value) {
                 fresh != state_->new_layers.end() ? fresh->second : state_->images.layer(diff_id));
         }
     }
-    const auto lock = state_->images.lock_for_writing();
-    const digest id = state_->images.commit_image(request).id;
+    // The image is recorded by publish(), with the others of this build in one transaction.
+    const digest id = digest::sha256_of(request.config);
+    const std::optional<digest> parent = request.parent;
+    if (!state_->find_pending(id)) state_->pending.push_back({std::move(request), id});
     std::vector<fs::path> layers;
+    bool exact = false;
     if (!state_->last_committed.empty()) {
         container_record& record = state_->get(state_->last_committed);
         layers = record.layer || record.full_copy ? record.layers() : record.lowers;
+        exact = state_->has_exact_layers(record.parent) && !record.full_copy &&
+                (!record.layer || ::geteuid() == 0);
         std::error_code ignored;
         fs::remove_all(record.dir / "work", ignored);
         state_->containers.erase(state_->last_committed);
         state_->last_committed.clear();
     } else {
-        layers = state_->layers_of(request.parent);
+        layers = state_->layers_of(parent);
+        exact = state_->has_exact_layers(parent);
     }
+    if (exact) state_->exact_layers.insert(id.str());
     state_->image_layers.insert_or_assign(id.str(), std::move(layers));
     return id;
 }
 
 void local_backend::tag(const digest& id, const std::string& name) {
+    state_->make_visible(id);
     state_->images.tag(id, reference::parse_tagged(name));
 }
 
@@ -1158,11 +1345,16 @@ cache_probe local_backend::probe_cache(const std::optional<digest>& parent,
                                        const config& container_config) {
     std::vector<digest> candidates;
     if (parent) {
-        candidates = state_->images.children(*parent);
+        if (!state_->find_pending(*parent)) candidates = state_->images.children(*parent);
     } else {
         for (const image_record& record : state_->images.images()) {
             if (!record.parent) candidates.push_back(record.id);
         }
+    }
+    for (const pending_image& image : state_->pending) {
+        const bool listed =
+            std::find(candidates.begin(), candidates.end(), image.id) != candidates.end();
+        if (image.request.parent == parent && !listed) candidates.push_back(image.id);
     }
     if (candidates.empty()) {
         return {std::nullopt, parent ? "no image built from " + short_id(*parent) + " yet"
@@ -1171,7 +1363,9 @@ cache_probe local_backend::probe_cache(const std::optional<digest>& parent,
     std::optional<base_image> best;
     std::string reason;
     for (const digest& candidate : candidates) {
-        image found = state_->images.config(candidate);
+        const pending_image* fresh = state_->find_pending(candidate);
+        image found =
+            fresh ? image_from_json(fresh->request.config) : state_->images.config(candidate);
         const std::string difference = cache_difference(found.container_config, container_config);
         if (!difference.empty()) {
             if (reason.empty()) reason = "cached image " + short_id(candidate) + ": " + difference;

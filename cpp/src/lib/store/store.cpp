@@ -95,16 +95,36 @@ struct store::database {
 
 // ---- blob_writer -------------------------------------------------------------------------
 
+// The temporary file is created at the first flush, so a blob that is never committed (the
+// empty layer of a RUN that changed nothing) costs no file creation.
 blob_writer::blob_writer(const store& owner, blob_durability durability)
     : owner_(owner), durability_(durability) {
     temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
-    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-        throw store_error(temp_path_.string(),
-                          std::string("cannot create: ") + std::strerror(errno));
-    }
     buffer_.reserve(1 << 20);
 }
+
+namespace {
+
+int create_temporary(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw store_error(path.string(), std::string("cannot create: ") + std::strerror(errno));
+    return fd;
+}
+
+void write_all(int fd, const std::byte* data, std::size_t size, const fs::path& path) {
+    std::size_t done = 0;
+    while (done < size) {
+        const ssize_t count = ::write(fd, data + done, size - done);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) {
+            throw store_error(path.string(), std::string("write failed: ") + std::strerror(errno));
+        }
+        done += static_cast<std::size_t>(count);
+    }
+}
+
+}  // namespace
 
 blob_writer::~blob_writer() {
     if (fd_ >= 0) {
@@ -114,16 +134,8 @@ blob_writer::~blob_writer() {
 }
 
 void blob_writer::flush() {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-        const ssize_t count = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-        if (count < 0 && errno == EINTR) continue;
-        if (count < 0) {
-            throw store_error(temp_path_.string(),
-                              std::string("write failed: ") + std::strerror(errno));
-        }
-        done += static_cast<std::size_t>(count);
-    }
+    if (fd_ < 0) fd_ = create_temporary(temp_path_);
+    write_all(fd_, buffer_.data(), buffer_.size(), temp_path_);
     buffer_.clear();
 }
 
@@ -132,8 +144,9 @@ void blob_writer::write(std::span<const std::byte> bytes) {
     size_ += bytes.size();
     if (buffer_.size() + bytes.size() > buffer_.capacity()) flush();
     if (bytes.size() >= buffer_.capacity()) {
-        buffer_.assign(bytes.begin(), bytes.end());
-        flush();
+        // A large piece goes to the file directly instead of through the buffer.
+        if (fd_ < 0) fd_ = create_temporary(temp_path_);
+        write_all(fd_, bytes.data(), bytes.size(), temp_path_);
         return;
     }
     buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
@@ -322,8 +335,7 @@ commit_result store::commit_image(const image_commit& request) {
 namespace {
 
 /// Fsyncs the files in two passes: the first starts the write-back of every file, the
-/// second waits for each. On ext4 the first fsync then commits the journal for all of them,
-/// so the others return quickly.
+/// second waits for each, so one ext4 journal commit can cover several files.
 void fsync_files(const std::vector<fs::path>& paths) {
     std::vector<int> descriptors;
     descriptors.reserve(paths.size());
