@@ -26,6 +26,14 @@ class byte_sink {
 
     /// Flushes everything buffered to the next stage. Called once, after the last write.
     virtual void finish() {}
+
+    /// Returns free space in the sink's own buffer for the caller to fill in place (a read(2)
+    /// into it saves a copy), or an empty span when the sink has no such buffer. The space is
+    /// at least `min_size` bytes when that fits the buffer, else at least one byte. commit()
+    /// then passes on the bytes filled.
+    virtual std::span<std::byte> prepare(std::size_t /*min_size*/) { return {}; }
+    /// Passes on the first `count` bytes of the span prepare() returned.
+    virtual void commit(std::size_t /*count*/) {}
 };
 
 /// Collects the stream in memory (tests, small layers).

@@ -26,6 +26,13 @@ class tar_writer {
     /// Writes data of the current entry. Throws layer_error when it exceeds the header's size.
     void write_data(std::span<const std::byte> bytes);
 
+    /// Returns space in the output sink for the current entry's remaining data (at most that
+    /// many bytes, contiguous up to the sink's buffer size), or an empty span when the sink
+    /// has no buffer of its own. commit_data() writes what was filled in.
+    std::span<std::byte> data_space();
+    /// Writes the first `count` bytes of the span data_space() returned as entry data.
+    void commit_data(std::size_t count);
+
     /// Pads the last entry, writes the end-of-archive marker and finishes the sink. Call once.
     void close();
 

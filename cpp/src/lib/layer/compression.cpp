@@ -96,11 +96,15 @@ class member_compressor {
 
 // Cuts the input into chunks of `chunk_size` and compresses each into a complete gzip member
 // on a pool of worker threads. Members are written to `next` in input order. At most
-// 2 * threads chunks are in flight, so memory stays near 4 * threads * chunk_size.
+// 4 * threads chunks, but at most 16 unless there are more threads, are in flight, each
+// with its input and its output: about 32 MiB. The depth lets the workers run on while the
+// writing thread waits for a CPU on a busy machine.
 class parallel_gzip_sink final : public byte_sink {
   public:
     parallel_gzip_sink(byte_sink& next, int level, unsigned threads)
-        : next_(next), level_(level), max_in_flight_(2 * threads) {
+        : next_(next),
+          level_(level),
+          max_in_flight_(std::max<std::size_t>(threads, std::min<std::size_t>(4 * threads, 16))) {
         for (unsigned i = 0; i < threads; ++i)
             workers_.emplace_back([this] { work(); });
         current_.reserve(chunk_size);

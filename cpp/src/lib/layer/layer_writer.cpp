@@ -20,6 +20,7 @@
 
 #include "dockwright/layer/layer_error.hpp"
 #include "dockwright/layer/tar_writer.hpp"
+#include "pipelined_sink.hpp"
 #include "unique_fd.hpp"
 
 namespace dockwright::layer {
@@ -32,6 +33,14 @@ using detail::unique_fd;
 constexpr std::string_view whiteout_prefix = ".wh.";
 constexpr std::string_view opaque_marker = ".wh..wh..opq";
 constexpr std::size_t copy_buffer_size = 1024 * 1024;
+
+// A directory entry's name and its type from readdir (DT_UNKNOWN when the file system does
+// not report it).
+struct dir_entry {
+    std::string name;
+    unsigned char type = DT_UNKNOWN;
+    bool operator<(const dir_entry& other) const { return name < other.name; }
+};
 
 enum class source { tree, overlay };
 
@@ -153,11 +162,7 @@ class entry_writer {
   public:
     entry_writer(const std::filesystem::path& root, source kind, const write_options& options,
                  tar_writer& tar)
-        : root_path_(root.string()),
-          kind_(kind),
-          options_(options),
-          tar_(tar),
-          buffer_(copy_buffer_size) {
+        : root_path_(root.string()), kind_(kind), options_(options), tar_(tar) {
         root_.reset(::open(root_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!root_) throw layer_error(root_path_, syscall_reason("open"));
     }
@@ -167,8 +172,11 @@ class entry_writer {
     void walk() { walk_directory(root_.get(), ""); }
 
     // Writes the entry `name` of directory `dirfd`, whose path in the layer is `path`, and
-    // returns an open descriptor when it is a directory.
-    unique_fd write(int dirfd, const char* name, const std::string& path, bool is_opaque_change);
+    // returns an open descriptor when it is a directory. `type_hint` is the entry's type from
+    // readdir; for DT_REG the file is opened first and its descriptor stat'ed, which saves
+    // a second path lookup.
+    unique_fd write(int dirfd, const char* name, const std::string& path, bool is_opaque_change,
+                    unsigned char type_hint = DT_UNKNOWN);
 
     // Writes the whiteout of `path` with the owner and mtime of `info`.
     void write_whiteout(const std::string& path, const struct stat& info) {
@@ -192,25 +200,39 @@ class entry_writer {
 
   private:
     void walk_directory(int dirfd, const std::string& prefix) {
-        for (const std::string& name : sorted_names(dirfd, prefix)) {
-            const std::string path = prefix + name;
-            unique_fd child = write(dirfd, name.c_str(), path, false);
+        for (const dir_entry& item : sorted_entries(dirfd, prefix)) {
+            const std::string path = prefix + item.name;
+            unique_fd child = write(dirfd, item.name.c_str(), path, false, item.type);
             if (child) walk_directory(child.get(), path + "/");
         }
     }
 
-    static std::vector<std::string> sorted_names(int dirfd, const std::string& prefix) {
+    // Opens a regular file for reading without following a symlink, with O_NOATIME while the
+    // process may use it (the file's owner or CAP_FOWNER), and O_NONBLOCK so that a file
+    // replaced by a FIFO since readdir cannot block the walk. Returns an empty descriptor
+    // when the open fails; the caller then stats the path.
+    unique_fd open_regular(int dirfd, const char* name) {
+        constexpr int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+        if (use_noatime_) {
+            unique_fd fd(::openat(dirfd, name, flags | O_NOATIME));
+            if (fd || errno != EPERM) return fd;
+            use_noatime_ = false;
+        }
+        return unique_fd(::openat(dirfd, name, flags));
+    }
+
+    static std::vector<dir_entry> sorted_entries(int dirfd, const std::string& prefix) {
         unique_fd copy(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!copy) throw layer_error(prefix, syscall_reason("open"));
         unique_dir dir(::fdopendir(copy.get()));
         if (dir.get() == nullptr) throw layer_error(prefix, syscall_reason("fdopendir"));
         (void)copy.release();
 
-        std::vector<std::string> names;
+        std::vector<dir_entry> names;
         errno = 0;
         while (const dirent* item = ::readdir(dir.get())) {
             const std::string_view name = item->d_name;
-            if (name != "." && name != "..") names.emplace_back(name);
+            if (name != "." && name != "..") names.push_back({std::string(name), item->d_type});
         }
         if (errno != 0) throw layer_error(prefix, syscall_reason("readdir"));
         std::sort(names.begin(), names.end());
@@ -285,19 +307,32 @@ class entry_writer {
         return opaque;
     }
 
+    // Reads the file's data straight into the output's buffer when it has one, so a file
+    // that fits the free space takes a single read(2).
     void copy_data(int fd, const tar_entry& entry) {
         std::uint64_t remaining = static_cast<std::uint64_t>(entry.size);
         if (remaining > copy_buffer_size) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         while (remaining > 0) {
-            const std::size_t want = std::min<std::uint64_t>(remaining, buffer_.size());
-            const ssize_t n = ::read(fd, buffer_.data(), want);
+            std::span<std::byte> space = tar_.data_space();
+            const bool in_place = !space.empty();
+            if (!in_place) {
+                if (buffer_.empty()) buffer_.resize(copy_buffer_size);
+                space =
+                    std::span(buffer_).first(std::min<std::uint64_t>(remaining, buffer_.size()));
+            }
+            const ssize_t n = ::read(fd, space.data(), space.size());
             if (n < 0) {
                 if (errno == EINTR) continue;
                 throw layer_error(entry.name, syscall_reason("read"));
             }
             if (n == 0) throw layer_error(entry.name, "file shrank while it was being read");
-            tar_.write_data(std::span(buffer_.data(), static_cast<std::size_t>(n)));
-            remaining -= static_cast<std::uint64_t>(n);
+            const auto count = static_cast<std::size_t>(n);
+            if (in_place) {
+                tar_.commit_data(count);
+            } else {
+                tar_.write_data(std::span(buffer_.data(), count));
+            }
+            remaining -= count;
         }
     }
 
@@ -310,12 +345,19 @@ class entry_writer {
     unique_fd root_;
     owner_names names_;
     std::map<std::pair<dev_t, ino_t>, std::string> first_links_;
+    // Used only when the output has no buffer to read into; allocated on first use.
     std::vector<std::byte> buffer_;
+    bool use_noatime_ = true;
 };
 
 unique_fd entry_writer::write(int dirfd, const char* name, const std::string& path,
-                              bool is_opaque_change) {
-    const struct stat info = stat_at(dirfd, name, path);
+                              bool is_opaque_change, unsigned char type_hint) {
+    unique_fd fd;
+    struct stat info {};
+    if (type_hint == DT_REG) fd = open_regular(dirfd, name);
+    if (fd && ::fstat(fd.get(), &info) != 0) throw layer_error(path, syscall_reason("stat"));
+    if (fd && !S_ISREG(info.st_mode)) fd.reset();  // replaced since readdir
+    if (!fd) info = stat_at(dirfd, name, path);
     const mode_t type = info.st_mode & S_IFMT;
     if (type == S_IFSOCK) return {};
     if (kind_ == source::overlay && type == S_IFCHR && info.st_rdev == 0) {
@@ -329,13 +371,14 @@ unique_fd entry_writer::write(int dirfd, const char* name, const std::string& pa
     fill_owner(entry, info);
     entry.mtime = mtime_of(info);
 
-    unique_fd fd;
-    if (type == S_IFREG || type == S_IFDIR) {
+    if (!fd && (type == S_IFREG || type == S_IFDIR)) {
         const int flags = (type == S_IFDIR ? O_DIRECTORY : 0) | O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
         fd.reset(::openat(dirfd, name, flags));
         if (!fd) throw layer_error(path, syscall_reason("open"));
     }
-    auto attributes = read_xattrs(xattr_reader(fd.get(), full_path(path)), path);
+    // Entries without a descriptor (symlinks, devices, FIFOs) are read through their path.
+    auto attributes =
+        read_xattrs(xattr_reader(fd.get(), fd ? std::string() : full_path(path)), path);
     const bool opaque = take_opaque_flag(attributes) || is_opaque_change;
     entry.xattrs = std::move(attributes);
 
@@ -408,22 +451,29 @@ void check_change_path(const std::string& path) {
     }
 }
 
+// Runs `body` on a thread of its own, which walks the files and encodes the tar, while the
+// calling thread hashes, compresses and writes the stream, so reading overlaps with the rest.
+template <typename Body>
+void write_tar_pipelined(byte_sink& tar_bytes, Body& body) {
+    detail::run_pipelined(tar_bytes, [&body](byte_sink& sink) {
+        tar_writer tar(sink);
+        body(tar);
+        tar.close();
+    });
+}
+
 template <typename Body>
 layer_info write_layer(byte_sink& out, const write_options& options, Body body) {
     if (options.compression.kind == compression::none) {
         digesting_sink tar_bytes(out);
-        tar_writer tar(tar_bytes);
-        body(tar);
-        tar.close();
+        write_tar_pipelined(tar_bytes, body);
         const digest diff_id = *tar_bytes.result();
         return {diff_id, tar_bytes.size(), diff_id, tar_bytes.size(), compression::none};
     }
     digesting_sink compressed_bytes(out);
     const auto compressor = make_compressor(options.compression, compressed_bytes);
     digesting_sink tar_bytes(*compressor);
-    tar_writer tar(tar_bytes);
-    body(tar);
-    tar.close();
+    write_tar_pipelined(tar_bytes, body);
     return {*tar_bytes.result(), tar_bytes.size(), *compressed_bytes.result(),
             compressed_bytes.size(), options.compression.kind};
 }

@@ -1,6 +1,7 @@
 // Encodes tar headers byte for byte as Go's archive/tar Writer (Go 1.19) does.
 #include "dockwright/layer/tar_writer.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
@@ -271,6 +272,19 @@ void tar_writer::write_data(std::span<const std::byte> bytes) {
     }
     remaining_ -= bytes.size();
     emit(bytes);
+}
+
+std::span<std::byte> tar_writer::data_space() {
+    if (remaining_ == 0) return {};
+    const std::span<std::byte> space = out_.prepare(static_cast<std::size_t>(remaining_));
+    return space.first(std::min<std::uint64_t>(space.size(), remaining_));
+}
+
+void tar_writer::commit_data(std::size_t count) {
+    if (count > remaining_) throw layer_error(current_, "more data than the header's size");
+    remaining_ -= count;
+    written_ += count;
+    out_.commit(count);
 }
 
 void tar_writer::close() {
