@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "dockwright/core/digest.hpp"
@@ -34,10 +36,14 @@ struct apply_options {
     /// id outside it is an error; used when unpacking rootless into a user namespace's range.
     std::vector<id_range> uid_map;
     std::vector<id_range> gid_map;
-    /// Whether character and block device entries may be created.
+    /// Whether character and block device entries may be created. When they may but mknod(2)
+    /// fails with EPERM (rootless), they are left out with a warning, as rootless podman does.
     bool allow_devices = true;
     /// Rejects a regular file whose size exceeds this many bytes (0: no limit).
     std::uint64_t max_file_size = 0;
+    /// Receives each warning, one line without a trailing newline. When empty, warnings are
+    /// written to standard error as `warning: layer: <message>`.
+    std::function<void(const std::string&)> warn;
 };
 
 /// What applying a layer found: digests of the stream as read, computed in the same pass.
@@ -48,15 +54,23 @@ struct apply_result {
     std::uint64_t compressed_size = 0;
     compression kind = compression::none;
     std::uint64_t entries = 0;
+    /// Names of the device node entries left out because mknod(2) was not permitted.
+    std::vector<std::string> skipped_devices;
 };
 
 /// Extracts the layer tar in `layer` (uncompressed, gzip or zstd, detected from its first
 /// bytes) onto the existing directory `target`. AUFS whiteouts delete the named path and an
-/// opaque marker empties its directory of everything this layer did not add. An entry is
-/// rejected with a layer_error naming it when its name or hard-link target is absolute or
-/// contains `..`, when a directory on its path is a symlink, when a hard link names a missing
-/// entry or a directory, and for types a layer cannot hold. Parents are resolved with
-/// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so no write leaves `target`. Directory
+/// opaque marker empties its directory of everything this layer did not add.
+///
+/// Parent directories and hard-link targets are resolved with `target` as the root, as
+/// Docker's chroot'ed unpacking does: a symlinked directory, such as `lib -> usr/lib` of a
+/// lower layer, is followed, and an absolute symlink starts again at `target`. Every component
+/// is opened without following symlinks after it was checked, so no write leaves `target`.
+///
+/// An entry is rejected with a layer_error naming it when its name or hard-link target is
+/// absolute or contains `..`, and when a symlink on its path loops or would climb above
+/// `target` (Docker stops such `..` at the root instead). A hard link that names a missing
+/// entry or a directory is rejected too, and so are types a layer cannot hold. Directory
 /// mtimes are set after the last entry. On error, entries extracted before it stay.
 apply_result apply_layer(const std::filesystem::path& layer, const std::filesystem::path& target,
                          const apply_options& options = {});

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +41,9 @@ constexpr std::string_view opaque_marker = ".wh..wh..opq";
 struct archive_deleter {
     void operator()(archive* handle) const noexcept { archive_read_free(handle); }
 };
+
+// Linux's limit on symlinks followed in one path lookup (MAXSYMLINKS in the kernel).
+constexpr int max_symlinks = 40;
 
 // Opens `path` (relative, may be "") beneath `root` as an O_PATH directory descriptor without
 // following any symlink; errno is kept for the caller on failure.
@@ -157,8 +162,14 @@ class extractor {
         }
         set_directory_times();
         stream_.drain();
-        return {stream_.finish_tar_digest(), stream_.tar_size(), stream_.finish_blob_digest(),
-                stream_.blob_size(),         stream_.kind(),     entries};
+        warn_skipped_devices();
+        return {stream_.finish_tar_digest(),
+                stream_.tar_size(),
+                stream_.finish_blob_digest(),
+                stream_.blob_size(),
+                stream_.kind(),
+                entries,
+                skipped_devices_};
     }
 
   private:
@@ -186,14 +197,13 @@ class extractor {
 
     void extract(archive* handle, archive_entry* entry) {
         const std::vector<std::string> parts = split_name(current_, current_, "name");
-        const std::string path = join(parts, parts.size());
         const mode_t type = archive_entry_filetype(entry);
         const char* hardlink = archive_entry_hardlink(entry);
         if (parts.empty()) {
             if (type != AE_IFDIR || hardlink != nullptr) {
                 throw layer_error(current_, "entry would replace the target directory");
             }
-            apply_metadata(root_.get(), "", entry, path, true);
+            apply_metadata(root_.get(), "", entry, "", true);
             return;
         }
 
@@ -203,53 +213,166 @@ class extractor {
             return;
         }
         const int parent = open_parent(parts);
+        const std::string physical_path = resolved_path(base);
         remove_existing(parent, base, type == AE_IFDIR && hardlink == nullptr);
 
+        bool created = true;
         if (hardlink != nullptr) {
             link(parent, base, hardlink);
         } else {
-            create(handle, entry, parent, base, type);
+            created = create(handle, entry, parent, base, type);
         }
-        unpacked_.insert(path);
-        if (hardlink == nullptr) apply_metadata(parent, base, entry, path, type == AE_IFDIR);
+        if (!created) return;
+        unpacked_.insert(physical_path);
+        if (hardlink == nullptr) {
+            apply_metadata(parent, base, entry, physical_path, type == AE_IFDIR);
+        }
     }
 
-    // Returns a descriptor of the entry's parent directory, creating missing directories with
-    // mode 0755. A symlink or a non-directory on the way is an error.
+    // A directory found by resolve_directory(): its descriptor and its path below the target
+    // with every symlink resolved.
+    struct resolved_directory {
+        unique_fd fd;
+        std::string path;
+    };
+
+    // The reason resolve_directory() found no directory.
+    enum class resolve_failure { none, missing, not_directory, escapes, loop };
+
+    // Resolves the first `count` components of `parts` to a directory below the target, as
+    // a lookup with the target as the root directory would (chroot(2), openat2's
+    // RESOLVE_IN_ROOT): symlinks are followed, and an absolute symlink starts again at the
+    // target. Docker unpacks layers in a chroot, so a layer may write through a symlinked
+    // directory of a lower layer, such as `lib -> usr/lib`. Unlike a chroot, a symlink whose
+    // `..` would climb above the target is an error (resolve_failure::escapes), not clamped.
+    // Missing directories are created with mode 0755 when `create` is set. Each component is
+    // opened with O_NOFOLLOW after its lstat, so no lookup leaves the target.
+    resolved_directory resolve_directory(const std::vector<std::string>& parts, std::size_t count,
+                                         bool create, resolve_failure& failure) {
+        failure = resolve_failure::none;
+        std::vector<unique_fd> stack;
+        std::vector<std::string> names;
+        stack.emplace_back(::dup(root_.get()));
+        if (!stack.back()) throw layer_error(current_, syscall_reason("dup"));
+        std::deque<std::string> pending(parts.begin(), parts.begin() + count);
+        int symlinks = 0;
+        while (!pending.empty()) {
+            const std::string part = std::move(pending.front());
+            pending.pop_front();
+            if (part.empty() || part == ".") continue;
+            if (part == "..") {
+                if (names.empty()) {
+                    failure = resolve_failure::escapes;
+                    return {};
+                }
+                stack.pop_back();
+                names.pop_back();
+                continue;
+            }
+            const int dir = stack.back().get();
+            struct stat info {};
+            if (::fstatat(dir, part.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+                if (errno != ENOENT) throw layer_error(current_, syscall_reason("stat"));
+                if (!create) {
+                    failure = resolve_failure::missing;
+                    return {};
+                }
+                if (::mkdirat(dir, part.c_str(), 0755) != 0) {
+                    throw layer_error(
+                        current_, syscall_reason("mkdir") + ": '" + join_path(names, part) + "'");
+                }
+                unpacked_.insert(join_path(names, part));
+                info.st_mode = S_IFDIR;
+            }
+            if (S_ISLNK(info.st_mode)) {
+                if (++symlinks > max_symlinks) {
+                    failure = resolve_failure::loop;
+                    return {};
+                }
+                std::string target = read_link(dir, part);
+                if (!target.empty() && target.front() == '/') {
+                    stack.resize(1);
+                    names.clear();
+                }
+                std::vector<std::string> target_parts;
+                for (std::size_t start = 0; start <= target.size();) {
+                    std::size_t end = target.find('/', start);
+                    if (end == std::string::npos) end = target.size();
+                    target_parts.push_back(target.substr(start, end - start));
+                    start = end + 1;
+                }
+                pending.insert(pending.begin(), target_parts.begin(), target_parts.end());
+                continue;
+            }
+            if (!S_ISDIR(info.st_mode)) {
+                failure = resolve_failure::not_directory;
+                return {};
+            }
+            unique_fd next(
+                ::openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!next) throw layer_error(current_, syscall_reason("open") + ": '" + part + "'");
+            stack.push_back(std::move(next));
+            names.push_back(part);
+        }
+        return {std::move(stack.back()), join(names, names.size())};
+    }
+
+    static std::string join_path(const std::vector<std::string>& names, const std::string& last) {
+        std::string path = join(names, names.size());
+        return path.empty() ? last : path + "/" + last;
+    }
+
+    std::string read_link(int dir, const std::string& name) const {
+        std::string target(256, '\0');
+        while (true) {
+            const ssize_t n = ::readlinkat(dir, name.c_str(), target.data(), target.size());
+            if (n < 0) throw layer_error(current_, syscall_reason("readlink") + ": '" + name + "'");
+            if (static_cast<std::size_t>(n) < target.size()) {
+                target.resize(static_cast<std::size_t>(n));
+                return target;
+            }
+            target.resize(target.size() * 2);
+        }
+    }
+
+    // The error for the path `subject` (a quoted description) that resolve_directory() could
+    // not resolve.
+    layer_error resolve_error(const std::string& subject, resolve_failure failure) const {
+        switch (failure) {
+            case resolve_failure::escapes:
+                return layer_error(current_, subject + " leads outside the target directory");
+            case resolve_failure::loop:
+                return layer_error(current_, subject + " has too many levels of symbolic links");
+            case resolve_failure::not_directory:
+                return layer_error(current_, subject + " is not a directory");
+            case resolve_failure::missing:
+            case resolve_failure::none:
+                break;
+        }
+        return layer_error(current_, subject + " not found");
+    }
+
+    // Returns a descriptor of the entry's parent directory, following symlinks inside the
+    // target and creating missing directories with mode 0755. Sets parent_path_ to the
+    // parent's resolved path.
     int open_parent(const std::vector<std::string>& parts) {
         const std::string parent_path = join(parts, parts.size() - 1);
-        if (parent_ && parent_path == parent_path_) return parent_.get();
-        parent_.reset(open_beneath(root_.get(), parent_path));
-        if (!parent_) {
-            if (errno != ENOENT) throw parent_error(parent_path);
-            unique_fd dir(::dup(root_.get()));
-            for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-                unique_fd next(open_beneath(dir.get(), parts[i]));
-                if (!next && errno == ENOENT) {
-                    if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0) {
-                        throw layer_error(
-                            current_, syscall_reason("mkdir") + ": '" + join(parts, i + 1) + "'");
-                    }
-                    unpacked_.insert(join(parts, i + 1));
-                    next.reset(open_beneath(dir.get(), parts[i]));
-                }
-                if (!next) throw parent_error(join(parts, i + 1));
-                dir = std::move(next);
-            }
-            parent_ = std::move(dir);
+        if (parent_ && parent_path == parent_name_) return parent_.get();
+        parent_.reset();
+        resolve_failure failure{};
+        resolved_directory parent = resolve_directory(parts, parts.size() - 1, true, failure);
+        if (failure != resolve_failure::none) {
+            throw resolve_error("parent '" + parent_path + "'", failure);
         }
-        parent_path_ = parent_path;
+        parent_ = std::move(parent.fd);
+        parent_name_ = parent_path;
+        parent_path_ = std::move(parent.path);
         return parent_.get();
     }
 
-    layer_error parent_error(const std::string& parent_path) const {
-        if (errno == ELOOP || errno == EXDEV) {
-            return layer_error(current_, "parent '" + parent_path + "' is or passes a symlink");
-        }
-        if (errno == ENOTDIR) {
-            return layer_error(current_, "parent '" + parent_path + "' is not a directory");
-        }
-        return layer_error(current_, syscall_reason("openat2") + ": '" + parent_path + "'");
+    // The resolved path of `base` in the directory open_parent() returned last.
+    std::string resolved_path(const std::string& base) const {
+        return parent_path_.empty() ? base : parent_path_ + "/" + base;
     }
 
     // Removes what is in the way, keeping an existing directory when a directory comes.
@@ -264,7 +387,8 @@ class extractor {
         const std::string& base = parts.back();
         const std::string parent_path = join(parts, parts.size() - 1);
         if (base == opaque_marker) {
-            empty_directory(open_parent(parts), parent_path);
+            const int parent = open_parent(parts);
+            empty_directory(parent, parent_path_);
             return;
         }
         // Other ".wh..wh." names are AUFS bookkeeping, not part of the image.
@@ -273,10 +397,15 @@ class extractor {
         if (name.empty() || name == "." || name == "..") {
             throw layer_error(current_, "whiteout names no file");
         }
-        unique_fd parent(open_beneath(root_.get(), parent_path));
-        if (!parent && errno == ENOENT) return;  // nothing to delete
-        if (!parent) throw parent_error(parent_path);
-        remove_tree(parent.get(), name, current_);
+        // The deletion may remove the cached parent of later entries.
+        parent_.reset();
+        resolve_failure failure{};
+        resolved_directory parent = resolve_directory(parts, parts.size() - 1, false, failure);
+        if (failure == resolve_failure::missing) return;  // nothing to delete
+        if (failure != resolve_failure::none) {
+            throw resolve_error("parent '" + parent_path + "'", failure);
+        }
+        remove_tree(parent.fd.get(), name, current_);
     }
 
     // Opaque marker: removes everything below the directory this layer did not unpack.
@@ -309,24 +438,31 @@ class extractor {
         const std::vector<std::string> parts =
             split_name(target_name, current_, "hard link target '" + target_name + "'");
         if (parts.empty()) throw layer_error(current_, "hard link to the target directory");
-        unique_fd target_parent(open_beneath(root_.get(), join(parts, parts.size() - 1)));
-        if (!target_parent) {
-            throw layer_error(current_, "hard link target '" + target_name + "' is not " +
-                                            "reachable: " + syscall_reason("openat2"));
+        resolve_failure failure{};
+        const resolved_directory target_parent =
+            resolve_directory(parts, parts.size() - 1, false, failure);
+        if (failure == resolve_failure::missing) {
+            throw layer_error(current_, "hard link target '" + target_name + "' not found");
+        }
+        if (failure != resolve_failure::none) {
+            throw resolve_error("hard link target '" + target_name + "'", failure);
         }
         struct stat info {};
-        if (::fstatat(target_parent.get(), parts.back().c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fstatat(target_parent.fd.get(), parts.back().c_str(), &info, AT_SYMLINK_NOFOLLOW) !=
+            0) {
             throw layer_error(current_, "hard link target '" + target_name + "' not found");
         }
         if (S_ISDIR(info.st_mode)) {
             throw layer_error(current_, "hard link target '" + target_name + "' is a directory");
         }
-        if (::linkat(target_parent.get(), parts.back().c_str(), parent, base.c_str(), 0) != 0) {
+        if (::linkat(target_parent.fd.get(), parts.back().c_str(), parent, base.c_str(), 0) != 0) {
             throw layer_error(current_, syscall_reason("link"));
         }
     }
 
-    void create(archive* handle, archive_entry* entry, int parent, const std::string& base,
+    // Creates the entry and returns true, or returns false for a device node that the
+    // process may not create.
+    bool create(archive* handle, archive_entry* entry, int parent, const std::string& base,
                 mode_t type) {
         const char* name = base.c_str();
         switch (type) {
@@ -334,16 +470,16 @@ class extractor {
                 if (::mkdirat(parent, name, 0700) != 0 && errno != EEXIST) {
                     throw layer_error(current_, syscall_reason("mkdir"));
                 }
-                return;
+                return true;
             case AE_IFREG:
                 write_file(handle, entry, parent, name);
-                return;
+                return true;
             case AE_IFLNK: {
                 const char* target = archive_entry_symlink(entry);
                 if (::symlinkat(target != nullptr ? target : "", parent, name) != 0) {
                     throw layer_error(current_, syscall_reason("symlink"));
                 }
-                return;
+                return true;
             }
             case AE_IFCHR:
             case AE_IFBLK: {
@@ -352,18 +488,35 @@ class extractor {
                 }
                 const dev_t device =
                     makedev(archive_entry_rdevmajor(entry), archive_entry_rdevminor(entry));
-                if (::mknodat(parent, name, type | 0600, device) != 0) {
-                    throw layer_error(current_, syscall_reason("mknod"));
-                }
-                return;
+                if (::mknodat(parent, name, type | 0600, device) == 0) return true;
+                // Without CAP_MKNOD in the initial user namespace (rootless, or an unprivileged
+                // user) mknod(2) fails with EPERM. Rootless podman (containers/storage) and
+                // Docker in a user namespace leave such device nodes out; so does this.
+                if (errno != EPERM) throw layer_error(current_, syscall_reason("mknod"));
+                skipped_devices_.push_back(current_);
+                return false;
             }
             case AE_IFIFO:
                 if (::mkfifoat(parent, name, 0600) != 0) {
                     throw layer_error(current_, syscall_reason("mkfifo"));
                 }
-                return;
+                return true;
             default:
                 throw layer_error(current_, "unsupported entry type");
+        }
+    }
+
+    // One warning per layer for the device nodes create() left out.
+    void warn_skipped_devices() const {
+        if (skipped_devices_.empty()) return;
+        std::string message = "skipped " + std::to_string(skipped_devices_.size()) +
+                              " device node(s) because mknod is not permitted (rootless): '" +
+                              skipped_devices_.front() + "'";
+        if (skipped_devices_.size() > 1) message += " and others";
+        if (options_.warn) {
+            options_.warn(message);
+        } else {
+            std::fprintf(stderr, "warning: layer: %s\n", message.c_str());
         }
     }
 
@@ -472,9 +625,12 @@ class extractor {
     unique_fd root_;
     bool keep_owners_ = false;
     std::string current_;
+    // The parent directory of the last entry: its name in the layer and its resolved path.
     unique_fd parent_;
+    std::string parent_name_;
     std::string parent_path_;
     std::unordered_set<std::string> unpacked_;
+    std::vector<std::string> skipped_devices_;
     std::vector<directory_time> directory_times_;
 };
 
