@@ -104,11 +104,24 @@ def test_oci_tar_round_trip(
     store.save("busybox:local", out, format="oci")
     with tarfile.open(out) as tar:
         assert {"oci-layout", "index.json"} <= set(tar.getnames())
+    with tarfile.open(out) as tar:
+        index = json.loads(tar.extractfile("index.json").read())  # type: ignore[union-attr]
+        manifest_name = "blobs/sha256/" + index["manifests"][0]["digest"][7:]
+        manifest = json.loads(tar.extractfile(manifest_name).read())  # type: ignore[union-attr]
     other = dockwright.Store(tmp_path / "other")
     (loaded,) = other.load(out)
-    assert loaded.id == BUSYBOX_ID
+    # Docker's config has nulls the OCI schema rejects, so the OCI save re-encodes it.
+    assert loaded.id == manifest["config"]["digest"]
+    assert loaded.id != BUSYBOX_ID
+    assert loaded.diff_ids == [BUSYBOX_DIFF_ID]
     assert loaded.references == ["busybox:local"]
     assert other.verify() == []
+    # A config that is already valid OCI keeps its bytes, so a second round trip is stable.
+    again = tmp_path / "again.tar"
+    other.save("busybox:local", again, format="oci")
+    third = dockwright.Store(tmp_path / "third")
+    (reloaded,) = third.load(again)
+    assert reloaded.id == loaded.id
 
 
 def test_import_rootfs_like_docker_import(store: dockwright.Store, tmp_path: Path) -> None:
@@ -120,6 +133,7 @@ def test_import_rootfs_like_docker_import(store: dockwright.Store, tmp_path: Pat
     assert image.diff_ids == ["sha256:" + hashlib.sha256(data).hexdigest()]
     config = json.loads(image.config_bytes())
     assert config["comment"] == "Imported from -"
+    assert config["docker_version"] == "dockwright " + dockwright.__version__
     assert config["history"] == [{"created": config["created"], "comment": "Imported from -"}]
     assert config["config"]["Cmd"] == ["sh"]
     assert config["config"]["Env"] == ["A=1"]
@@ -181,8 +195,13 @@ def test_unpack_builds_the_root_filesystem(store: dockwright.Store, tmp_path: Pa
     rootfs = tmp_path / "rootfs.tar"
     rootfs.write_bytes(rootfs_tar({"etc/hello": b"hi\n"}))
     store.import_rootfs(rootfs, "app:1")
-    assert (Path(store.unpack("app:1")) / "etc" / "hello").read_bytes() == b"hi\n"
+    (before,) = json.loads(run_cli(Path(store.root), "inspect", "app:1").stdout)
+    assert before["GraphDriver"] == {"Data": None, "Name": "dockwright"}
+    snapshot = store.unpack("app:1")
+    assert (Path(snapshot) / "etc" / "hello").read_bytes() == b"hi\n"
     assert store.verify() == []
+    (after,) = json.loads(run_cli(Path(store.root), "inspect", "app:1").stdout)
+    assert after["GraphDriver"] == {"Data": {"MergedDir": snapshot}, "Name": "dockwright"}
 
 
 def test_cli_images_history_inspect(

@@ -193,7 +193,25 @@ def test_compressed_oci_layout_reads_back(
     assert info["Layers"] == [layer["digest"]]
     other = dockwright.Store(tmp_path / "other")
     (loaded,) = other.load(layout)
-    assert loaded.id == BUSYBOX_ID
+    assert loaded.id == manifest["config"]["digest"]
+    assert loaded.diff_ids == [BUSYBOX_DIFF_ID]
     assert loaded.layers()[0].compressed_digest == layer["digest"]
     assert loaded.layers()[0].compressed_size == layer["size"]
     assert list(Path(store.root, "tmp").iterdir()) == []
+
+
+def test_oci_config_matches_skopeo_conversion(
+    store: dockwright.Store, tmp_path: Path, oci_validate: Callable[[str, Any], None]
+) -> None:
+    skopeo = require_tool("skopeo")
+    layout = tmp_path / "layout"
+    store.save("busybox:local", str(layout) + "/", format="oci")
+    ours = (layout / "blobs" / "sha256" / config_digest(layout)[7:]).read_bytes()
+    oci_validate("application/vnd.oci.image.config.v1+json", json.loads(ours))
+    archive = tmp_path / "busybox.tar"
+    store.save("busybox:local", archive)
+    converted = tmp_path / "skopeo-oci"
+    run(skopeo, "copy", "-q", f"docker-archive:{archive}", f"oci:{converted}:busybox:copied")
+    theirs = (converted / "blobs" / "sha256" / config_digest(converted)[7:]).read_bytes()
+    assert json.loads(ours) == json.loads(theirs)
+    assert config_digest(layout) == config_digest(converted)

@@ -70,6 +70,9 @@ struct import_options {
     /// The name shown in the default comment: `-` for standard input, as docker import does
     /// for a file it is given, else the URL.
     std::string source = "-";
+    /// The config's `docker_version`. Docker writes its engine version there
+    /// (`20.10.24+dfsg1`), and this default names the program, as dockwright builds do.
+    std::string docker_version = std::string("dockwright ") + DOCKWRIGHT_VERSION;
 };
 
 /// Imports a root filesystem tar (plain or compressed; `-` reads standard input) as a

@@ -141,6 +141,7 @@ digest import_rootfs(store& target, const fs::path& input, const import_options&
         options.message.empty() ? "Imported from " + options.source : options.message;
     config.created = created;
     config.comment = message;
+    config.docker_version = options.docker_version;
     config.architecture = go_architecture();
     config.os = "linux";
     config.rootfs.emplace();

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "dockwright/core/json.hpp"
+#include "dockwright/image/oci.hpp"
 #include "dockwright/layer/byte_sink.hpp"
 #include "dockwright/layer/compression.hpp"
 #include "dockwright/layer/tar_writer.hpp"
@@ -338,6 +339,42 @@ std::tuple<digest, std::uint64_t, fs::path> compress_layer(const store& source,
     return {*digesting.result(), digesting.size(), path};
 }
 
+/// Returns whether `config_bytes` sets a key of the OCI image config schema
+/// (config-schema.json of the image-spec) to null, which that schema rejects. Docker writes
+/// `"Entrypoint":null`, `"Volumes":null` and `"Labels":null`. BuildKit's configs contain only
+/// `"OnBuild":null`, a key the schema does not define.
+bool has_oci_schema_nulls(const std::string& config_bytes) {
+    static constexpr std::string_view top_keys[] = {
+        "created",    "author",      "architecture", "variant", "os",
+        "os.version", "os.features", "config",       "rootfs",  "history"};
+    static constexpr std::string_view config_keys[] = {
+        "User",    "ExposedPorts", "Env",    "Entrypoint", "Cmd",
+        "Volumes", "WorkingDir",   "Labels", "StopSignal", "ArgsEscaped"};
+    const auto listed = [](std::span<const std::string_view> keys, const std::string& key) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
+    const json::value document = json::parse(config_bytes);
+    for (const auto& [key, value] : document.members()) {
+        if (!listed(top_keys, key)) continue;
+        if (value.is_null()) return true;
+        if (key != "config") continue;
+        for (const auto& [config_key, config_value] : value.members()) {
+            if (config_value.is_null() && listed(config_keys, config_key)) return true;
+        }
+    }
+    return false;
+}
+
+/// Returns the config blob of an OCI save. A config the OCI schema accepts keeps its bytes and so
+/// its digest, as BuildKit's OCI exporter writes its configs unchanged under the OCI media type
+/// (exporter/containerimage/writer.go in moby/buildkit). Otherwise the config is re-encoded as
+/// an OCI config, as skopeo does when it converts a Docker image to OCI (convertToManifestOCI1
+/// in containers/image): fields OCI lacks are dropped and the digest changes.
+std::string oci_config_bytes(const std::string& config_bytes, const image& config) {
+    if (!has_oci_schema_nulls(config_bytes)) return config_bytes;
+    return to_oci_json(config);
+}
+
 oci_layout build_oci(const store& source, const std::vector<selected_image>& images,
                      layer::compression kind, const fs::path& work) {
     const std::string media_type = kind == layer::compression::none
@@ -347,14 +384,16 @@ oci_layout build_oci(const store& source, const std::vector<selected_image>& ima
     oci_layout layout;
     std::string descriptors;
     for (const auto& selected : images) {
-        const std::string config_bytes = source.config_bytes(selected.record.id);
-        const image config = image_from_json(config_bytes);
-        layout.documents[selected.record.id.str()] = config_bytes;
+        const image config = image_from_json(source.config_bytes(selected.record.id));
+        const std::string config_bytes =
+            oci_config_bytes(source.config_bytes(selected.record.id), config);
+        const digest config_digest = digest::sha256_of(config_bytes);
+        layout.documents[config_digest.str()] = config_bytes;
         std::string manifest =
             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
             "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":" +
-            json_string(selected.record.id.str()) +
-            ",\"size\":" + std::to_string(config_bytes.size()) + "},\"layers\":[";
+            json_string(config_digest.str()) + ",\"size\":" + std::to_string(config_bytes.size()) +
+            "},\"layers\":[";
         for (std::size_t i = 0; i < selected.record.diff_ids.size(); ++i) {
             const auto& diff_id = selected.record.diff_ids[i];
             digest blob = diff_id;
