@@ -130,6 +130,22 @@ std::string json_string(std::string_view text) {
     return out;
 }
 
+/// Returns the GraphDriver member of inspect. The store keeps one unpacked root filesystem
+/// per image in snapshots/<chain ID>, a full copy as Docker's vfs driver makes. Data names it
+/// as overlay2 names its merged directory, and is null until the image is unpacked.
+std::string graph_driver_document(const store& source, const image_record& record) {
+    std::string data = "null";
+    if (!record.diff_ids.empty()) {
+        const auto snapshot =
+            source.root() / "snapshots" / std::string(chain_id(record.diff_ids).hex());
+        std::error_code failure;
+        if (std::filesystem::is_directory(snapshot, failure)) {
+            data = "{\"MergedDir\":" + json_string(snapshot.string()) + "}";
+        }
+    }
+    return "{\"Data\":" + data + ",\"Name\":\"dockwright\"}";
+}
+
 /// Builds the document of docker's image inspect (Docker Engine API 1.41, ImageInspect).
 std::string inspect_document(const store& source, const image_record& record) {
     const image config = source.config(record.id);
@@ -163,7 +179,7 @@ std::string inspect_document(const store& source, const image_record& record) {
     if (!config.os_version.empty()) text += ",\"OsVersion\":" + json_string(config.os_version);
     text += ",\"Size\":" + std::to_string(record.size);
     text += ",\"VirtualSize\":" + std::to_string(record.size);
-    text += ",\"GraphDriver\":{\"Data\":null,\"Name\":\"dockwright\"}";
+    text += ",\"GraphDriver\":" + graph_driver_document(source, record);
     text += ",\"RootFS\":{\"Type\":\"layers\"";
     if (!record.diff_ids.empty()) {
         text += ",\"Layers\":[";
