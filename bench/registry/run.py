@@ -3,7 +3,9 @@
 
 Each measurement starts a fresh docker-registry on 127.0.0.1 with empty storage, so neither
 tool finds blobs already present. Push copies an OCI layout into the registry, pull copies the
-registry's image into a new OCI layout. Usage:
+registry's image into a new OCI layout. The `store` rows pull into an empty dockwright store
+(layers decompressed, checked and recorded) and push from a store (blobs read in place).
+Usage:
 
     bench/registry/run.py --cli build/registry/dockwright [--mib 500] [--layers 5] [--runs 3]
 """
@@ -24,10 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "python")
 from registry_support import Layout, Registry, layer_tar  # noqa: E402
 
 
-def timed(command: list[str]) -> float:
-    """Run `command`, fail loudly on error, and return its wall time in seconds."""
+def timed(command: list[str], root: Path | None = None) -> float:
+    """Run `command` and return its wall time in seconds, failing loudly on error.
+
+    With `root`, the command runs with DOCKWRIGHT_ROOT set to it.
+    """
+    env = dict(os.environ, DOCKWRIGHT_ROOT=str(root)) if root else None
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
@@ -101,10 +107,37 @@ def main() -> None:
             finally:
                 shutil.rmtree(out, ignore_errors=True)
 
+        def pull_store(registry: Registry, i: int) -> float:
+            seed(registry)
+            root = work / f"pull-store-{i}"
+            try:
+                return timed([args.cli, "pull", "-q", "-j", str(args.jobs),
+                              f"{registry.host}/bench/img:v1"], root)
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
+
+        # The store that push_store reads: the image pulled once from a scratch registry.
+        stored = work / "store"
+        scratch = Registry(work / "registry-scratch")
+        try:
+            seed(scratch)
+            stored_name = f"{scratch.host}/bench/img:v1"
+            timed([args.cli, "pull", "-q", stored_name], stored)
+        finally:
+            scratch.stop()
+            shutil.rmtree(work / "registry-scratch", ignore_errors=True)
+
+        def push_store(registry: Registry, i: int) -> float:
+            name = f"{registry.host}/bench/stored:v1"
+            timed([args.cli, "tag", stored_name, name], stored)
+            return timed([args.cli, "push", "-q", "-j", str(args.jobs), name], stored)
+
         measure("push dockwright", push_dockwright)
         measure("push skopeo", push_skopeo)
         measure("pull dockwright", pull_dockwright)
         measure("pull skopeo", pull_skopeo)
+        measure("pull store", pull_store)
+        measure("push store", push_store)
 
         print(f"{'measurement':<18} {'median s':>9} {'MiB/s':>8}   runs (s)")
         for name, times in results.items():

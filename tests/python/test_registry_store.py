@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from registry_support import Layout, Proxy, Registry, find_cli, layer_tar, sha256
@@ -56,7 +57,8 @@ def dockwright(cli: Path, root: Path, *args: str,
     return result
 
 
-def seed(registry: Registry, work: Path, name: str, layers: list[bytes]) -> dict:
+def seed(registry: Registry, work: Path, name: str,
+         layers: list[bytes]) -> dict[str, Any]:
     """Copy an image of `layers` to `registry` as `name`; return its manifest and digests."""
     layout = Layout(work)
     descriptor = layout.image(layers)
