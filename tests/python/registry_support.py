@@ -194,6 +194,8 @@ class Proxy:
     half and then hold the connection open until stop().
     `count` is the number of earlier full GETs of that path. Only whole (HTTP 200) blob
     responses are mangled; `requests` records (method, path, Range header) of every request.
+    With `ranges=False` the Range header is not forwarded, like a registry without range
+    support.
     """
 
     STALL = b"stall"
@@ -205,7 +207,8 @@ class Proxy:
             self.body = body
 
     def __init__(self, upstream: str,
-                 mangle: Callable[[str, bytes, int], bytes | Proxy.Cut | None]) -> None:
+                 mangle: Callable[[str, bytes, int], bytes | Proxy.Cut | None],
+                 ranges: bool = True) -> None:
         counts: dict[str, int] = {}
         lock = threading.Lock()
         self.requests: list[tuple[str, str, str | None]] = []
@@ -225,7 +228,8 @@ class Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 connection = http.client.HTTPConnection(upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                dropped = {"host"} if ranges else {"host", "range"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 connection.request(method, self.path, body=body, headers=headers)
                 response = connection.getresponse()
                 data = response.read()

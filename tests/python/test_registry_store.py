@@ -257,6 +257,29 @@ def test_dropped_layer_resumes_with_range(cli: Path, plain: Registry, tmp_path: 
     assert dockwright(cli, root, "store", "verify").returncode == 0
 
 
+def test_ignored_range_starts_over(cli: Path, plain: Registry, tmp_path: Path) -> None:
+    """A registry that answers a range request with the whole blob (HTTP 200) is handled."""
+    need_skopeo()
+    image = seed(plain, tmp_path / "src", "store/no-range:v1", random_layers(1, 600_000))
+    layer = image["manifest"]["layers"][0]
+
+    def cut_once(path: str, body: bytes, count: int) -> bytes | None:
+        return None if path.endswith(layer["digest"]) and count == 0 else body
+
+    proxy = Proxy(plain.host, cut_once, ranges=False)
+    root = tmp_path / "store"
+    try:
+        result = dockwright(cli, root, "pull", f"{proxy.host}/store/no-range:v1")
+    finally:
+        proxy.stop()
+    assert f"; resuming at byte {layer['size'] // 2}\n" in result.stderr
+    gets = [r for m, p, r in proxy.requests if m == "GET" and p.endswith(layer["digest"])]
+    assert len(gets) == 2
+    assert image_id(cli, root, f"{proxy.host}/store/no-range:v1") == image["id"]
+    assert temporary_files(root) == []
+    assert dockwright(cli, root, "store", "verify").returncode == 0
+
+
 def test_resumed_layer_is_verified_whole(cli: Path, plain: Registry, tmp_path: Path) -> None:
     """Damage in the part received before the cut is caught by the whole blob's digest."""
     need_skopeo()
