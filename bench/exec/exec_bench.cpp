@@ -4,8 +4,8 @@
 //
 // `shared` (the default) hands every container one shared_namespaces, as a build does; `fresh`
 // lets each container create its own user and network namespaces. Upper and work directories
-// go to /dev/shm when it is a tmpfs, as the local build backend puts them; the state
-// directory sits beside the executor's default one, on the same file system.
+// go to /dev/shm when it is a tmpfs, where the local build backend puts them. The state
+// directory is beside the executor's default one, on the same file system.
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/resource.h>

@@ -5,7 +5,7 @@
 
 namespace dockwright::exec {
 
-/// How the user namespace maps the builder's ids.
+/// The kind of id map in the shared user namespace.
 enum class id_map_kind {
     /// The builder runs as root: every id maps to itself.
     identity,
@@ -21,7 +21,8 @@ enum class id_map_kind {
 /// helpers when rootless) and the network namespace, so a build creates one set and hands it
 /// to every container through `run_spec::namespaces`. Each container still gets its own
 /// mount, pid, uts and ipc namespaces. The namespaces live as long as this object, because it
-/// holds a descriptor of each. Thread-safe: the first container that needs them creates them.
+/// keeps a descriptor of each open. Thread-safe: the first container that needs them creates
+/// them.
 class shared_namespaces {
   public:
     /// Creates nothing yet; the first container that runs creates the namespaces.
@@ -30,8 +31,8 @@ class shared_namespaces {
     shared_namespaces& operator=(const shared_namespaces&) = delete;
     ~shared_namespaces();
 
-    /// Creates the namespaces unless they exist. Throws exec_error when the kernel or the id
-    /// helpers refuse.
+    /// Creates the namespaces unless they exist. Throws exec_error when the kernel rejects a
+    /// namespace or an id helper fails.
     void create();
 
     /// The id map, creating the namespaces first when needed.

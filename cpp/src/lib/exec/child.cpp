@@ -472,7 +472,7 @@ void drop_capabilities(bool keep_defaults) {
     exec_command(plan);
 }
 
-/// The clone(2) entry of the command process.
+/// Starts the command: the clone(2) entry of the command process.
 int command_entry(void* plan) noexcept {
     start_command(*static_cast<const child_plan*>(plan));
 }
@@ -502,7 +502,7 @@ int command_entry(void* plan) noexcept {
     }
 }
 
-/// Init's life: set up the root, start the command and reap until the command exits.
+/// Runs init: sets up the root, starts the command and reaps until the command exits.
 [[noreturn]] void run_child(const child_plan& plan) noexcept {
     current_plan = &plan;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -76,8 +76,8 @@ struct mount_entry {
     bool file = false;  ///< the target is created as an empty file instead of a directory
 };
 
-/// What the process that joins the shared namespaces stores for the builder. It shares the
-/// builder's memory (CLONE_VM), so the builder reads this after that process has exited.
+/// The result that the process joining the shared namespaces stores for the builder. That
+/// process shares the builder's memory (CLONE_VM), so the builder reads this after it exited.
 struct join_result {
     pid_t init_pid = -1;
     int error_number = 0;
@@ -89,8 +89,8 @@ struct join_result {
 /// here is built in advance and only read.
 struct child_plan {
     /// Read end of a pipe whose write end only the builder holds. Init reads one byte from it
-    /// when `wait_for_go` is set, else it only checks that the builder still holds the write
-    /// end (the builder may have died before init asked for PR_SET_PDEATHSIG).
+    /// when `wait_for_go` is set, else it only checks that the builder still keeps the write
+    /// end open (the builder may have died before init asked for PR_SET_PDEATHSIG).
     int sync_fd = -1;
     int sync_write_fd = -1;  ///< the builder's end, closed in the child processes
     bool wait_for_go = false;
@@ -99,7 +99,7 @@ struct child_plan {
     int stdout_fd = -1;
     int stderr_fd = -1;
 
-    /// A directory of the host to mount the container's staging tmpfs on. The tmpfs holds
+    /// A directory of the host to mount the container's staging tmpfs on. The tmpfs contains
     /// `root` (where the root filesystem is mounted), `init` (the init layer, the topmost
     /// overlayfs lower directory) and the staged files; it lives only in the container's
     /// mount namespace, so nothing of it is written to the host's disk.

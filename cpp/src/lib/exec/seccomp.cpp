@@ -19,8 +19,8 @@ namespace dockwright::exec::detail {
 namespace {
 
 /// The system calls the filter denies, with their numbers on x86_64 and on i386 (which an
-/// x86_64 kernel also runs); -1 where the architecture lacks the call. From the kernel's
-/// arch/x86/entry/syscalls/syscall_64.tbl and syscall_32.tbl.
+/// x86_64 kernel also runs); -1 where the architecture lacks the call. From Debian 12's
+/// linux-libc-dev headers asm/unistd_64.h and asm/unistd_32.h.
 struct denied_call {
     int x86_64;
     int i386;

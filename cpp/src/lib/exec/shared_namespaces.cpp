@@ -60,15 +60,15 @@ bool run_id_helper(const char* helper, pid_t pid, const std::vector<std::string>
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/// The user's name as /etc/subuid lists it, or its uid as text.
+/// Returns the user's name as /etc/subuid lists it, or its uid as text.
 std::string user_name(uid_t uid) {
     const passwd* entry = ::getpwuid(uid);
     return entry != nullptr ? entry->pw_name : std::to_string(uid);
 }
 
-/// Writes the id map of the user namespace of `pid`: the identity as root; rootless, the
-/// invoking user as root plus its subordinate ranges through the setuid helpers, else only
-/// the invoking user with setgroups(2) denied.
+/// Writes the id map of the user namespace of `pid`. As root it is the identity. Rootless, it
+/// maps the invoking user to root plus its subordinate ranges through the setuid helpers, or
+/// when those are missing or fail, only the invoking user with setgroups(2) denied.
 id_map_kind write_id_map(pid_t pid) {
     const std::string proc = "/proc/" + std::to_string(pid);
     const uid_t uid = ::geteuid();
