@@ -89,12 +89,16 @@ def test_save_oci_layout_validates(
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == descriptor["digest"][7:]
     manifest = json.loads(blob.read_text())
     oci_validate("application/vnd.oci.image.manifest.v1+json", manifest)
-    assert manifest["config"]["digest"] == BUSYBOX_ID
     assert manifest["layers"][0]["digest"] == BUSYBOX_DIFF_ID
-    # The config blob stays Docker's bytes (its nulls fail the OCI config schema), because
-    # rewriting it would change the image ID; skopeo copy keeps it unchanged too.
-    config = (layout / "blobs" / "sha256" / BUSYBOX_ID[7:]).read_bytes()
-    assert hashlib.sha256(config).hexdigest() == BUSYBOX_ID[7:]
+    # Docker's config has nulls the OCI config schema rejects, so it is re-encoded.
+    config_digest = manifest["config"]["digest"]
+    assert config_digest != BUSYBOX_ID
+    config = (layout / "blobs" / "sha256" / config_digest[7:]).read_bytes()
+    assert hashlib.sha256(config).hexdigest() == config_digest[7:]
+    oci_validate("application/vnd.oci.image.config.v1+json", json.loads(config))
+    assert json.loads(config)["rootfs"]["diff_ids"] == [BUSYBOX_DIFF_ID]
+    assert "container_config" not in json.loads(config)
+    assert not (layout / "blobs" / "sha256" / BUSYBOX_ID[7:]).exists()
 
 
 def test_oci_tar_round_trip(
@@ -308,7 +312,9 @@ def test_load_picks_amd64_from_nested_index(
     ]
     index_path.write_text(json.dumps(index))
     (loaded,) = dockwright.Store(tmp_path / "other").load(layout)
-    assert loaded.id == BUSYBOX_ID
+    manifest = json.loads((layout / "blobs" / "sha256" / amd64["digest"][7:]).read_text())
+    assert loaded.id == manifest["config"]["digest"]
+    assert loaded.diff_ids == [BUSYBOX_DIFF_ID]
     assert loaded.references == ["busybox:local"]
 
 

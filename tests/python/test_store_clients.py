@@ -92,8 +92,12 @@ def test_skopeo_copies_load_back(store: dockwright.Store, tmp_path: Path) -> Non
     assert from_oci.diff_ids == [BUSYBOX_DIFF_ID]
     assert from_oci.references == ["busybox:copied"]
     (from_docker,) = other.load(docker_copy)
-    assert from_docker.id == BUSYBOX_ID
-    assert from_docker.references == ["busybox:again"]
+    # Our OCI save re-encodes Docker's config as skopeo does, and skopeo keeps that config
+    # when it writes a docker-archive, so both copies are one image with two tags.
+    assert from_docker.id == config_digest(layout)
+    assert from_docker.id == from_oci.id
+    assert from_docker.diff_ids == [BUSYBOX_DIFF_ID]
+    assert sorted(from_docker.references) == ["busybox:again", "busybox:copied"]
     (from_gzip,) = other.load(gzip_copy)
     assert from_gzip.id == config_digest(gzip_copy)
     assert from_gzip.diff_ids == [BUSYBOX_DIFF_ID]
