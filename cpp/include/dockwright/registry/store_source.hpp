@@ -11,12 +11,13 @@
 namespace dockwright::registry {
 
 /// Pushes one image of a store without copying it first. The root is an OCI image manifest
-/// whose layers are the store's uncompressed tars (`application/vnd.oci.image.layer.v1.tar`),
-/// byte for byte the manifest save_archive() writes for an uncompressed OCI layout, so both
-/// ways of pushing give one manifest digest. open() reads the layer files in the store's blob
-/// area and the config from memory.
+/// whose layers are the store's uncompressed tars (`application/vnd.oci.image.layer.v1.tar`)
+/// and whose config is the stored config, byte for byte, so the image ID survives a push and
+/// a pull. open() reads the layer files in the store's blob area and the config from memory.
 /// NOTE: layers are pushed uncompressed, also those that were pulled compressed, because the
-/// store does not keep the compressed bytes.
+/// store does not keep the compressed bytes. A config with Docker's nulls (`"Volumes":null`)
+/// goes out under the OCI config media type although the OCI schema rejects those nulls,
+/// whereas save_archive() re-encodes such a config for an OCI layout.
 class store_source final : public image_source {
   public:
     /// Reads the image's config and layer list. Throws store_error when `id` is not an image

@@ -69,7 +69,8 @@ store_source::store_source(const store& source, const digest& id) : source_(sour
     const image_record record = source.get(id);
     config_ = source.config_bytes(id);
     // The field order and spelling follow save_archive()'s OCI manifest, so a push from the
-    // store and a push of a saved layout produce the same manifest digest.
+    // store and a push of a saved layout give one manifest digest whenever save_archive()
+    // keeps the config bytes (configs without OCI schema nulls).
     manifest_ = "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(media_type::oci_manifest) +
                 "\",\"config\":{\"mediaType\":\"" + std::string(media_type::oci_config) +
                 "\",\"digest\":\"" + id.str() + "\",\"size\":" + std::to_string(config_.size()) +
