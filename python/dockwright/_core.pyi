@@ -349,6 +349,8 @@ def _build(
     reproducible: bool,
     source_date_epoch: int | None,
     secrets: list[tuple[str, str]],
+    cache_to: list[str],
+    cache_from: list[str],
     take_sigint: bool,
     on_event: Callable[[dict[str, Any]], None],
 ) -> tuple[str, Evaluation] | _BuildFailure: ...

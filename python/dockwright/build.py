@@ -292,6 +292,8 @@ def build(
     reproducible: bool = False,
     source_date_epoch: int | None = None,
     secrets: Mapping[str, str | os.PathLike[str]] | None = None,
+    cache_to: str | Iterable[str] = (),
+    cache_from: str | Iterable[str] = (),
 ) -> BuildResult:
     """Build ``context`` into ``store`` and tag the result, as ``dockwright build`` does.
 
@@ -310,6 +312,12 @@ def build(
     give equal image IDs. ``source_date_epoch`` (else $SOURCE_DATE_EPOCH) sets the time and
     implies ``reproducible``. ``secrets`` maps an ID to a host file, which a
     ``RUN --mount=type=secret,id=<id>`` mounts at ``/run/secrets/<id>``.
+
+    ``cache_to`` and ``cache_from`` take the values of ``--cache-to`` and ``--cache-from``
+    (one string or several): ``cache_from`` imports exported build cache before the build
+    (``type=registry,ref=REF``, a bare ``REF``, or ``type=local,src=DIR``), and a cache that
+    cannot be read becomes a ``warning`` event. ``cache_to`` exports the build cache after a
+    successful build (``type=registry,ref=REF[,mode=min|max]`` or ``type=local,dest=DIR``).
 
     ``on_event`` receives each :mod:`dockwright.events` event as it happens, on the calling
     thread; an exception it raises stops the build and propagates. The GIL is released while
@@ -339,6 +347,8 @@ def build(
         reproducible,
         _source_date_epoch(source_date_epoch),
         [(name, os.fspath(path)) for name, path in (secrets or {}).items()],
+        [cache_to] if isinstance(cache_to, str) else list(cache_to),
+        [cache_from] if isinstance(cache_from, str) else list(cache_from),
         _owns_sigint(),
         recorder.receive,
     )

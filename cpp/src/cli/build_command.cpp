@@ -7,6 +7,7 @@
 #include <cstring>
 #include <dockwright/build/build_error.hpp>
 #include <dockwright/build/build_image.hpp>
+#include <dockwright/build/cache_export.hpp>
 #include <dockwright/build/context_source.hpp>
 #include <dockwright/build/local_backend.hpp>
 #include <dockwright/exec/cancel_token.hpp>
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -62,6 +64,8 @@ struct build_settings {
     std::string progress = "auto";
     std::vector<std::string> outputs;
     std::vector<std::string> secrets;
+    std::vector<std::string> cache_to;
+    std::vector<std::string> cache_from;
     bool reproducible = false;
     bool explain_cache = false;
     bool push = false;
@@ -246,6 +250,30 @@ void write_outputs(store& images, const digest& id, const std::vector<output_req
     }
 }
 
+/// Prints what the cache imports and exports did, one line each, before the success lines.
+void print_cache_transfers(const build_outcome& outcome, const build_settings& settings) {
+    std::vector<std::string> lines;
+    for (const cache_import_result& r : outcome.cache_imports) {
+        lines.push_back("Imported build cache " + r.manifest_digest.str() + ": " +
+                        std::to_string(r.images_added) + " of " + std::to_string(r.images) +
+                        " images added, " + std::to_string(r.blobs_fetched) + " blobs fetched, " +
+                        std::to_string(r.blobs_skipped) + " already present");
+    }
+    for (const cache_export_result& r : outcome.cache_exports) {
+        lines.push_back("Exported build cache " + r.manifest_digest.str() + ": " +
+                        std::to_string(r.images) + " images, " + std::to_string(r.blobs) +
+                        " blobs, " + std::to_string(r.blobs_skipped) + " already present");
+    }
+    for (const std::string& text : lines) {
+        if (settings.progress == "json") {
+            std::cout << nlohmann::json{{"stream", text + "\n"}}.dump() << "\r\n";
+        } else {
+            std::cout << text << '\n';
+        }
+    }
+    std::cout.flush();
+}
+
 int run_build(const build_settings& settings) {
     check_platform(settings.platform);
     if (!settings.isolation.empty() && settings.isolation != "default" &&
@@ -286,6 +314,12 @@ int run_build(const build_settings& settings) {
     std::vector<build_secret> secrets;
     for (const std::string& text : settings.secrets)
         secrets.push_back(parse_secret(text));
+    std::vector<cache_export_request> cache_to;
+    for (const std::string& text : settings.cache_to)
+        cache_to.push_back(parse_cache_to(text));
+    std::vector<cache_import_request> cache_from;
+    for (const std::string& text : settings.cache_from)
+        cache_from.push_back(parse_cache_from(text));
 
     store images(store::default_root());
     context_request request;
@@ -350,6 +384,8 @@ int run_build(const build_settings& settings) {
     build.pull =
         settings.pull ? build_request::pull_policy::always : build_request::pull_policy::missing;
     build.on_parser_warnings = [&](const std::string& text) { renderer.parser_warnings(text); };
+    build.cache_to = cache_to;
+    build.cache_from = cache_from;
     build.registry.insecure_registries = settings.insecure_registries;
     if (!settings.ca_file.empty()) build.registry.http.tls.ca_file = settings.ca_file;
     std::optional<build_outcome> outcome;
@@ -373,6 +409,7 @@ int run_build(const build_settings& settings) {
         out << id.str();
         if (!out) throw error("cannot write the image ID to " + settings.iidfile);
     }
+    if (!quiet) print_cache_transfers(*outcome, settings);
     renderer.succeeded(id, tags);
     return 0;
 }
@@ -444,6 +481,17 @@ void add_build_command(CLI::App& app) {
     c->add_option("--secret", s->secrets,
                   "A secret for RUN steps: id=NAME,src=FILE, seen at /run/secrets/NAME and "
                   "never stored")
+        ->allow_extra_args(false);
+
+    c->add_option("--cache-to", s->cache_to,
+                  "Export the build cache: type=registry,ref=REF[,mode=min|max]"
+                  "[,ignore-error=true] or type=local,dest=DIR[,tag=NAME]; mode=min (default) "
+                  "exports the target stage's images, max those of every stage")
+        ->allow_extra_args(false);
+    c->add_option("--cache-from", s->cache_from,
+                  "Import build cache before the build: type=registry,ref=REF, a bare REF, or "
+                  "type=local,src=DIR[,tag=NAME]; a cache that cannot be read is a warning "
+                  "(repeatable)")
         ->allow_extra_args(false);
 
     // Beyond docker build.

@@ -264,6 +264,8 @@ struct python_build_request {
     bool reproducible = false;
     std::optional<std::int64_t> source_date_epoch;
     std::vector<std::pair<std::string, std::string>> secrets;
+    std::vector<std::string> cache_to;
+    std::vector<std::string> cache_from;
     bool take_sigint = false;
 };
 
@@ -291,6 +293,10 @@ build_request native_request(const python_build_request& in) {
         out.backend.secrets.push_back(build_secret{id, source});
     for (const std::string& tag : in.tags)
         out.tags.push_back(reference::parse_tagged(tag));
+    for (const std::string& text : in.cache_to)
+        out.cache_to.push_back(parse_cache_to(text));
+    for (const std::string& text : in.cache_from)
+        out.cache_from.push_back(parse_cache_from(text));
     return out;
 }
 
@@ -427,8 +433,9 @@ void register_build(py::module_& m) {
            const std::map<std::string, std::string>& labels, bool no_cache, bool classic,
            const std::string& history_style, const std::string& network, const std::string& pull,
            bool reproducible, std::optional<std::int64_t> source_date_epoch,
-           const std::vector<std::pair<std::string, std::string>>& secrets, bool take_sigint,
-           const py::function& on_event) {
+           const std::vector<std::pair<std::string, std::string>>& secrets,
+           const std::vector<std::string>& cache_to, const std::vector<std::string>& cache_from,
+           bool take_sigint, const py::function& on_event) {
             python_build_request request;
             request.location = location;
             request.dockerfile = dockerfile;
@@ -444,6 +451,8 @@ void register_build(py::module_& m) {
             request.reproducible = reproducible;
             request.source_date_epoch = source_date_epoch;
             request.secrets = secrets;
+            request.cache_to = cache_to;
+            request.cache_from = cache_from;
             request.take_sigint = take_sigint;
             return run_build(store_object, request, on_event);
         },
@@ -451,7 +460,7 @@ void register_build(py::module_& m) {
         py::arg("build_args"), py::arg("target"), py::arg("labels"), py::arg("no_cache"),
         py::arg("classic"), py::arg("history_style"), py::arg("network"), py::arg("pull"),
         py::arg("reproducible"), py::arg("source_date_epoch"), py::arg("secrets"),
-        py::arg("take_sigint"), py::arg("on_event"));
+        py::arg("cache_to"), py::arg("cache_from"), py::arg("take_sigint"), py::arg("on_event"));
 }
 
 }  // namespace dockwright::python

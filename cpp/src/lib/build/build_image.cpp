@@ -46,13 +46,22 @@ build_outcome build_image(store& images, const build_request& request,
             return pulled.loaded.front().id;
         };
     }
+    const registry_client_factory shared_client = [&]() -> registry::registry_client& {
+        if (!client) client = std::make_unique<registry::registry_client>(registry_settings);
+        return *client;
+    };
+    std::vector<cache_import_result> imports =
+        import_build_caches(images, request.cache_from, shared_client, sink);
     local_backend backend(images, backend_options);
     builder<local_backend> run(backend, options, sink);
-    build_outcome outcome{digest::sha256_of(""), run.build(std::move(file))};
+    build_outcome outcome{digest::sha256_of(""), run.build(std::move(file)), {}, {}};
     const stage_result& target = outcome.result.target();
     // A FROM scratch stage without steps still names an image: its config is stored.
     outcome.id = target.image_id ? *target.image_id : backend.store_image(target.config);
     backend.publish(outcome.id, request.tags);
+    outcome.cache_imports = std::move(imports);
+    outcome.cache_exports =
+        export_build_caches(images, request.cache_to, outcome.result, shared_client, sink);
     return outcome;
 }
 
