@@ -47,7 +47,7 @@ build_outcome build_image(store& images, const build_request& request,
         };
     }
     const registry_client_factory shared_client = [&]() -> registry::registry_client& {
-        if (!client) client = std::make_unique<registry::registry_client>(registry_settings);
+        if (!client) client = std::make_unique<registry::registry_client>(request.registry);
         return *client;
     };
     std::vector<cache_import_result> imports =
