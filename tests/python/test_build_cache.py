@@ -253,7 +253,7 @@ def test_python_build_cache_options(tmp_path: Path, base_archive: Path) -> None:
     assert second.cache_hits == 4
     assert warnings == [
         f"WARNING: failed to import the build cache from {tmp_path / 'none'} (latest), "
-        f"building without it: {tmp_path / 'none'}/index.json: cannot open: No such file or "
+        f"building without it: {tmp_path / 'none'}/index.json: cannot read: No such file or "
         "directory"
     ]
     with pytest.raises(ValueError, match="mode must be min or max, not 'all'"):

@@ -123,7 +123,8 @@ cache_export_result export_build_cache(const store& images, std::span<const dige
 cache_import_result import_build_cache(store& images, const cache_import_request& request,
                                        registry::registry_client& client);
 
-/// Returns the registry client a build shares between its pulls and its cache transfers.
+/// A function returning the registry client that a build shares between its pulls and its
+/// cache transfers.
 using registry_client_factory = std::function<registry::registry_client&()>;
 
 /// Runs every import of a build in order. A failed import is reported to `sink` as a warning
