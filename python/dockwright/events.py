@@ -6,6 +6,8 @@ corresponding lines. Each step begins with :class:`StepStarted`. A FROM continue
 :class:`BasePulling` when its base is pulled, then :class:`BaseResolved`. Other steps continue
 with :class:`CacheChecked` and, on a miss, :class:`ContainerCreated`, an :class:`OutputLine`
 for each line a RUN writes, and :class:`StepFinished`. :class:`StageFinished` closes a stage.
+:class:`TaskProgress` events report long work (context hashing, layer writing, pulls) as it
+goes, at most about ten per second for each task.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "StepFinished",
     "StepNotExecuted",
     "StepStarted",
+    "TaskProgress",
     "TriggersStarted",
     "event_from_dict",
 ]
@@ -129,6 +132,25 @@ class StageFinished:
     image_id: str | None
 
 
+@dataclass(frozen=True)
+class TaskProgress:
+    """A long task advanced: ``current`` of ``total`` done, counted in ``unit``.
+
+    ``task`` names the work: ``context`` (hashing the build context), ``layer`` (writing a
+    step's layer into the store), ``export`` (writing an ``-o type=tar`` output) or
+    ``pull <digest>`` (downloading one layer of a base image).
+    ``total`` is 0 when it is not known in advance. ``finished`` is set on the task's last
+    event. ``step`` is 0 for work before the first step.
+    """
+
+    step: int
+    task: str
+    current: int
+    total: int
+    unit: Literal["bytes", "items"]
+    finished: bool
+
+
 BuildEvent = (
     StepStarted
     | BasePulling
@@ -141,6 +163,7 @@ BuildEvent = (
     | StepFinished
     | BuildWarning
     | StageFinished
+    | TaskProgress
 )
 
 
@@ -177,4 +200,13 @@ def event_from_dict(data: dict[str, Any]) -> BuildEvent:
         return BuildWarning(data["text"])
     if kind == "stage_finished":
         return StageFinished(step, data["image_id"])
+    if kind == "progress":
+        return TaskProgress(
+            step,
+            data["task"],
+            data["current"],
+            data["progress_total"],
+            data["unit"],
+            data["finished"],
+        )
     raise ValueError(f"unknown build event kind {kind!r}")

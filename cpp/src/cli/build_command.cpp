@@ -223,7 +223,8 @@ std::optional<timestamp> source_date_epoch(bool reproducible) {
     return std::nullopt;
 }
 
-void write_outputs(store& images, const digest& id, const std::vector<output_request>& outputs) {
+void write_outputs(store& images, const digest& id, const std::vector<output_request>& outputs,
+                   const build_event_sink& progress) {
     for (const output_request& out : outputs) {
         const std::string name = id.str();
         if (out.type == "docker") {
@@ -244,7 +245,7 @@ void write_outputs(store& images, const digest& id, const std::vector<output_req
                          fs::copy_options::recursive | fs::copy_options::copy_symlinks |
                              fs::copy_options::overwrite_existing);
             } else {
-                write_rootfs_tar(root, out.dest);
+                write_rootfs_tar(root, out.dest, progress);
             }
         }
     }
@@ -367,14 +368,20 @@ int run_build(const build_settings& settings) {
     ::sigaction(SIGTERM, &action, nullptr);
 
     const bool quiet = settings.quiet || settings.progress == "quiet";
-    build_renderer renderer(
-        std::cout,
-        settings.progress == "json" ? render_style::json
-        : quiet                     ? render_style::quiet
-        : settings.progress == "tty" || (settings.progress == "auto" && ::isatty(STDOUT_FILENO))
-            ? render_style::tty
-            : render_style::classic,
-        settings.explain_cache);
+    // The live display goes to whichever of stdout and stderr is a terminal, stdout first;
+    // `--progress tty` draws on stdout even when neither is one.
+    const int terminal = ::isatty(STDOUT_FILENO) ? STDOUT_FILENO
+                         : ::isatty(STDERR_FILENO) ? STDERR_FILENO
+                                                   : -1;
+    const bool live =
+        settings.progress == "tty" || (settings.progress == "auto" && terminal >= 0);
+    build_renderer renderer(std::cout,
+                            settings.progress == "json" ? render_style::json
+                            : quiet                     ? render_style::quiet
+                            : live                      ? render_style::tty
+                                                        : render_style::classic,
+                            settings.explain_cache, terminal);
+    renderer.set_container_removal(settings.remove, settings.force_remove);
     renderer.context_size(context_upload_size(context.directory()));
     build_request build;
     build.dockerfile_text = context.dockerfile_text();
@@ -384,10 +391,12 @@ int run_build(const build_settings& settings) {
     build.pull =
         settings.pull ? build_request::pull_policy::always : build_request::pull_policy::missing;
     build.on_parser_warnings = [&](const std::string& text) { renderer.parser_warnings(text); };
-    build.cache_to = cache_to;
-    build.cache_from = cache_from;
+    build.remove_containers = settings.remove;
+    build.force_remove_containers = settings.force_remove;
     build.registry.insecure_registries = settings.insecure_registries;
     if (!settings.ca_file.empty()) build.registry.http.tls.ca_file = settings.ca_file;
+    build.cache_to = cache_to;
+    build.cache_from = cache_from;
     std::optional<build_outcome> outcome;
     try {
         outcome = build_image(images, build, [&](const build_event& e) { renderer.on(e); });
@@ -399,7 +408,7 @@ int run_build(const build_settings& settings) {
     }
     active_cancel = nullptr;
     const digest& id = outcome->id;
-    write_outputs(images, id, outputs);
+    write_outputs(images, id, outputs, [&](const build_event& e) { renderer.on(e); });
     for (const reference& name : output_names)
         images.tag(id, name);
     push_built_image(images, id, push_targets, build.registry, quiet ? nullptr : &std::cout,
@@ -409,6 +418,7 @@ int run_build(const build_settings& settings) {
         out << id.str();
         if (!out) throw error("cannot write the image ID to " + settings.iidfile);
     }
+    renderer.finish_display(true);
     if (!quiet) print_cache_transfers(*outcome, settings);
     renderer.succeeded(id, tags);
     return 0;
@@ -431,8 +441,10 @@ void add_build_command(CLI::App& app) {
     c->add_flag("-q,--quiet", s->quiet, "Print only the image ID when the build succeeds");
     c->add_flag("--no-cache", s->no_cache, "Do not use the build cache");
     c->add_flag("--rm", s->remove,
-                "Remove intermediate containers after a successful build (default true)");
-    c->add_flag("--force-rm", s->force_remove, "Always remove intermediate containers");
+                "Remove the container of each step that succeeded (default true; --rm=false "
+                "keeps them, see dockwright container ls)");
+    c->add_flag("--force-rm", s->force_remove,
+                "Also remove the container of a failed step, which is kept otherwise");
     c->add_flag("--pull", s->pull, "Always attempt to pull a newer version of the base images");
 
     // Limits of RUN steps.

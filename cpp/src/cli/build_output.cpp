@@ -3,11 +3,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <dockwright/build/progress_sink.hpp>
 #include <dockwright/core/error.hpp>
 #include <dockwright/dockerfile/detail/utf8.hpp>
 #include <dockwright/dockerfile/dockerignore.hpp>
@@ -18,6 +20,7 @@
 
 #include "../lib/core/unique_fd.hpp"
 #include "human_units.hpp"
+#include "live_display.hpp"
 
 namespace dockwright::cli {
 
@@ -40,20 +43,6 @@ std::string valid_utf8(std::string_view text) {
 std::string trim_right(std::string text) {
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
         text.pop_back();
-    return text;
-}
-
-/// Formats the time since `start` as `0.42s` or `1m3.5s`.
-std::string elapsed(std::chrono::steady_clock::time_point start) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    char text[32];
-    if (seconds < 60) {
-        std::snprintf(text, sizeof text, "%.2fs", seconds);
-    } else {
-        std::snprintf(text, sizeof text, "%dm%.1fs", static_cast<int>(seconds / 60),
-                      seconds - 60 * static_cast<int>(seconds / 60));
-    }
     return text;
 }
 
@@ -87,6 +76,16 @@ void add_sizes(const fs::path& dir, const std::string& prefix, const dockerignor
 
 }  // namespace
 
+build_renderer::build_renderer(std::ostream& out, render_style style, bool explain_cache,
+                               int terminal_fd)
+    : out_(out), style_(style), explain_cache_(explain_cache) {
+    if (style_ == render_style::tty) {
+        display_ = std::make_unique<live_display>(terminal_fd < 0 ? STDOUT_FILENO : terminal_fd);
+    }
+}
+
+build_renderer::~build_renderer() = default;
+
 void build_renderer::line(const std::string& text, bool is_stderr) {
     if (style_ == render_style::quiet) return;
     if (style_ == render_style::json) {
@@ -101,6 +100,10 @@ void build_renderer::line(const std::string& text, bool is_stderr) {
 
 void build_renderer::parser_warnings(const std::string& text) {
     if (text.empty() || style_ == render_style::quiet) return;
+    if (display_) {
+        display_->print_above(text);
+        return;
+    }
     if (style_ == render_style::json) {
         out_ << nlohmann::json{{"stream", text}}.dump() << "\r\n";
     } else {
@@ -110,14 +113,25 @@ void build_renderer::parser_warnings(const std::string& text) {
 }
 
 void build_renderer::context_size(std::uint64_t bytes) {
+    if (display_) {
+        display_->set_context_size(bytes);
+        return;
+    }
     line("Sending build context to Docker daemon  " + human_size(static_cast<double>(bytes), 4));
 }
 
 void build_renderer::on(const build_event& event) {
+    if (display_) {
+        if (event.kind == build_event_kind::warning) {
+            display_->print_above(event.text);
+        } else {
+            display_->on(event);
+        }
+        return;
+    }
     switch (event.kind) {
         case build_event_kind::step_started:
             container_.clear();
-            step_start_ = std::chrono::steady_clock::now();
             line("Step " + std::to_string(event.step) + "/" + std::to_string(event.total) + " : " +
                  trim_right(event.instruction));
             break;
@@ -150,25 +164,28 @@ void build_renderer::on(const build_event& event) {
             line(" ---> Not executed (evaluation)");
             break;
         case build_event_kind::step_finished:
-            if (!container_.empty()) {
+            if (!container_.empty() && (remove_ || force_remove_)) {
                 line("Removing intermediate container " + container_);
-                container_.clear();
             }
-            if (event.image_id) {
-                line(" ---> " + short_hex(*event.image_id) +
-                     (style_ == render_style::tty ? "  \x1b[2m" + elapsed(step_start_) + "\x1b[0m"
-                                                  : std::string()));
-            }
+            container_.clear();
+            if (event.image_id) line(" ---> " + short_hex(*event.image_id));
             break;
         case build_event_kind::warning:
             line(event.text);
             break;
         case build_event_kind::stage_finished:
+        case build_event_kind::progress:
             break;
     }
 }
 
 void build_renderer::failed(const std::string& message) {
+    if (display_) display_->finish(false);
+    // Docker's --force-rm removes the failed step's container too and prints the line.
+    if (force_remove_ && !container_.empty() && !display_) {
+        line("Removing intermediate container " + container_);
+    }
+    container_.clear();
     if (style_ == render_style::json) {
         out_ << nlohmann::json{{"errorDetail", {{"message", message}}}, {"error", message}}.dump()
              << "\r\n";
@@ -187,8 +204,8 @@ void build_renderer::succeeded(const digest& id, const std::vector<reference>& t
     if (style_ == render_style::json) {
         out_ << nlohmann::json{{"aux", {{"ID", id.str()}}}}.dump() << "\r\n";
     }
-    line("Successfully built " + short_hex(id) +
-         (style_ == render_style::tty ? " in " + elapsed(build_start_) : std::string()));
+    if (display_) display_->finish(true);
+    line("Successfully built " + short_hex(id));
     for (const reference& tag : tags)
         line("Successfully tagged " + tag.familiar());
 }
@@ -202,12 +219,18 @@ std::uint64_t context_upload_size(const fs::path& context) {
     return total;
 }
 
-void write_rootfs_tar(const fs::path& root, const fs::path& dest) {
+void write_rootfs_tar(const fs::path& root, const fs::path& dest,
+                      const build_event_sink& progress) {
     const unique_fd fd(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) throw error("cannot create " + dest.string() + ": " + std::strerror(errno));
-    layer::fd_sink sink(fd.get());
+    layer::fd_sink file(fd.get());
+    progress_sink sink(file, progress, "export");
     layer::write_tree_layer(root, sink);
     sink.finish();
+}
+
+void build_renderer::finish_display(bool succeeded) {
+    if (display_) display_->finish(succeeded);
 }
 
 }  // namespace dockwright::cli

@@ -1,11 +1,12 @@
-// The renderer of `dockwright build`: Docker's classic lines, Docker's jsonmessage stream, or
-// only the image ID.
+// The renderer of `dockwright build`: Docker's classic lines, a live terminal display, Docker's
+// jsonmessage stream, or only the image ID.
 #pragma once
 
 #include <chrono>
 #include <dockwright/build/build_event.hpp>
 #include <dockwright/store/reference.hpp>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,16 +16,30 @@ namespace dockwright::cli {
 /// The output styles of `--progress` and `-q`.
 enum class render_style {
     classic,  ///< Docker's classic lines, for logs and pipes.
-    tty,      ///< The classic lines in colour, each step's duration and the build's total.
+    tty,      ///< A live display redrawn in place (live_display), then the result lines.
     json,     ///< Docker's jsonmessage stream.
     quiet,    ///< Only the image ID.
 };
 
+class live_display;
+
 /// Turns build events into the lines `docker build` prints.
 class build_renderer {
   public:
-    build_renderer(std::ostream& out, render_style style, bool explain_cache)
-        : out_(out), style_(style), explain_cache_(explain_cache) {}
+    /// Renders to `out`. With render_style::tty the live display draws on the terminal at
+    /// `terminal_fd` and `out` receives only the result lines.
+    build_renderer(std::ostream& out, render_style style, bool explain_cache, int terminal_fd = -1);
+    ~build_renderer();
+    build_renderer(const build_renderer&) = delete;
+    build_renderer& operator=(const build_renderer&) = delete;
+
+    /// `--rm` and `--force-rm`: which `Removing intermediate container` lines to print. As
+    /// Docker 20.10, a successful step's container is removed with either flag and a failed
+    /// step's only with `force_remove`.
+    void set_container_removal(bool remove, bool force_remove) {
+        remove_ = remove;
+        force_remove_ = force_remove;
+    }
 
     /// `Sending build context to Docker daemon  <size>`.
     void context_size(std::uint64_t bytes);
@@ -33,6 +48,9 @@ class build_renderer {
     void parser_warnings(const std::string& text);
     /// The error line a failed build ends with (on standard error for the classic style).
     void failed(const std::string& message);
+    /// Ends the live display with its final frame, so that plain lines can follow; the
+    /// other styles do nothing. failed() and succeeded() call it too.
+    void finish_display(bool succeeded);
     /// `Successfully built <id>` and one `Successfully tagged <name>` per tag.
     void succeeded(const digest& id, const std::vector<reference>& tags);
 
@@ -42,16 +60,19 @@ class build_renderer {
     std::ostream& out_;
     render_style style_;
     bool explain_cache_;
+    bool remove_ = true;
+    bool force_remove_ = false;
+    std::unique_ptr<live_display> display_;
     std::string container_;
-    std::chrono::steady_clock::time_point build_start_ = std::chrono::steady_clock::now();
-    std::chrono::steady_clock::time_point step_start_ = build_start_;
 };
 
 /// The size of the tar the docker CLI would send for `context`: the entries .dockerignore
 /// keeps, 512-byte headers, contents padded to 512 bytes, and the 1024-byte end marker.
 std::uint64_t context_upload_size(const std::filesystem::path& context);
 
-/// Writes the directory `root` as one tar file at `dest`.
-void write_rootfs_tar(const std::filesystem::path& root, const std::filesystem::path& dest);
+/// Writes the directory `root` as one tar file at `dest`, reporting `export` progress events
+/// in bytes written to `progress`.
+void write_rootfs_tar(const std::filesystem::path& root, const std::filesystem::path& dest,
+                      const build_event_sink& progress = {});
 
 }  // namespace dockwright::cli

@@ -20,6 +20,8 @@ void add_parse_command(CLI::App& app);
 
 /// `dockwright images`, `inspect`, `history`, `tag`, `rmi`, `prune` and `store verify`.
 void add_image_commands(CLI::App& app);
+/// `dockwright container ls`, `rm` and `prune`: the build containers the store keeps.
+void add_container_commands(CLI::App& app);
 /// `dockwright save`, `load` and `import`.
 void add_archive_commands(CLI::App& app);
 

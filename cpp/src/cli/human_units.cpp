@@ -1,10 +1,13 @@
 // Human-readable durations and sizes as the docker CLI prints them.
 #include "human_units.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
 #include <dockwright/core/error.hpp>
+#include <dockwright/core/time.hpp>
+#include <iostream>
 #include <map>
 
 namespace dockwright::cli {
@@ -74,6 +77,40 @@ std::int64_t parse_ram_size(const std::string& text, const std::string& flag) {
             "invalid size for --" + flag + ": use a number with an optional unit b, k, m or g");
     }
     return static_cast<std::int64_t>(std::stod(text.substr(0, digits)) * found->second);
+}
+
+std::size_t display_width(const std::string& text) {
+    std::size_t count = 0;
+    for (unsigned char c : text)
+        count += (c & 0xC0) != 0x80;
+    return count;
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        for (std::size_t i = 0; i + 1 < row.size(); ++i) {
+            if (widths.size() <= i) widths.push_back(10);
+            widths[i] = std::max(widths[i], display_width(row[i]) + 3);
+        }
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line.append(widths[i] - display_width(row[i]), ' ');
+        }
+        std::cout << line << '\n';
+    }
+}
+
+std::string age(const std::string& created) {
+    try {
+        const auto then = timestamp::parse(created);
+        return human_duration(timestamp::now().unix_seconds() - then.unix_seconds()) + " ago";
+    } catch (const error&) {
+        return "N/A";
+    }
 }
 
 }  // namespace dockwright::cli

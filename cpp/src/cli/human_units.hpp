@@ -1,8 +1,9 @@
-// Human-readable durations and sizes as the docker CLI prints them (docker/go-units).
+// Human-readable durations, sizes and tables as the docker CLI prints them (docker/go-units).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dockwright::cli {
 
@@ -21,5 +22,15 @@ std::int64_t parse_ram_size(const std::string& text, const std::string& flag);
 /// Shortens `text` to `width` characters (code points), the last one `…`, as docker's
 /// Ellipsis does.
 std::string ellipsis(const std::string& text, std::size_t width);
+
+/// The number of code points of `text`.
+std::size_t display_width(const std::string& text);
+
+/// Prints rows aligned like Go's tabwriter with docker's settings (minimum width 10,
+/// padding 3); the last column is not padded.
+void print_table(const std::vector<std::vector<std::string>>& rows);
+
+/// Formats the time since `created` (RFC 3339) as `5 minutes ago`, or `N/A`.
+std::string age(const std::string& created);
 
 }  // namespace dockwright::cli

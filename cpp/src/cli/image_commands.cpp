@@ -3,9 +3,11 @@
 
 #include <dockwright/core/json.hpp>
 #include <dockwright/core/time.hpp>
+#include <dockwright/store/containers.hpp>
 #include <dockwright/store/store.hpp>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "commands.hpp"
 #include "human_units.hpp"
@@ -14,48 +16,19 @@ namespace dockwright::cli {
 
 namespace {
 
-std::size_t display_width(const std::string& text) {
-    std::size_t count = 0;
-    for (unsigned char c : text)
-        count += (c & 0xC0) != 0x80;
-    return count;
-}
-
-/// Prints rows aligned like Go's tabwriter with docker's settings (minimum width 10,
-/// padding 3); the last column is not padded.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<std::size_t> widths;
-    for (const auto& row : rows) {
-        for (std::size_t i = 0; i + 1 < row.size(); ++i) {
-            if (widths.size() <= i) widths.push_back(10);
-            widths[i] = std::max(widths[i], display_width(row[i]) + 3);
-        }
-    }
-    for (const auto& row : rows) {
-        std::string line;
-        for (std::size_t i = 0; i < row.size(); ++i) {
-            line += row[i];
-            if (i + 1 < row.size()) line.append(widths[i] - display_width(row[i]), ' ');
-        }
-        std::cout << line << '\n';
-    }
-}
-
-std::string age(const std::string& created) {
-    try {
-        const auto then = timestamp::parse(created);
-        return human_duration(timestamp::now().unix_seconds() - then.unix_seconds()) + " ago";
-    } catch (const error&) {
-        return "N/A";
-    }
-}
-
 void list_images(bool quiet, bool no_trunc, bool all) {
-    (void)all;
     store images_store(store::default_root());
+    const std::vector<image_record> records = images_store.images();
+    // As docker does, an untagged image that is the parent of another (an intermediate build
+    // step) is listed only with --all; an untagged image without children still shows.
+    std::set<std::string> parents;
+    for (const auto& record : records) {
+        if (record.parent) parents.insert(record.parent->str());
+    }
     std::vector<std::vector<std::string>> rows;
     if (!quiet) rows.push_back({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
-    for (const auto& record : images_store.images()) {
+    for (const auto& record : records) {
+        if (!all && record.references.empty() && parents.contains(record.id.str())) continue;
         const std::string id = no_trunc ? record.id.str() : record.id.short_id();
         if (quiet) {
             std::cout << id << '\n';
@@ -269,7 +242,8 @@ void add_image_commands(CLI::App& app) {
         auto all = std::make_shared<bool>(false);
         command->add_flag("-q,--quiet", *quiet, "Print only the image IDs");
         command->add_flag("--no-trunc", *no_trunc, "Print full image IDs");
-        command->add_flag("-a,--all", *all, "Accepted for docker compatibility; no effect");
+        command->add_flag("-a,--all", *all,
+                          "Also list intermediate images (untagged images with children)");
         command->callback([=] { list_images(*quiet, *no_trunc, *all); });
     }
     {
@@ -329,12 +303,25 @@ void add_image_commands(CLI::App& app) {
     }
     {
         auto* command = app.add_subcommand(
-            "prune", "Remove dangling images and every unused blob, layer and snapshot");
+            "prune",
+            "Remove kept build containers, dangling images and every unused blob, layer and "
+            "snapshot");
         auto keep_images = std::make_shared<bool>(false);
         command->add_flag("--blobs-only", *keep_images,
-                          "Keep dangling images; collect only unused blobs and snapshots");
+                          "Keep build containers and dangling images; collect only unused blobs and "
+                          "snapshots");
         command->callback([=] {
             store target(store::default_root());
+            // Kept build containers go first, as docker system prune removes stopped
+            // containers before the images they were made from.
+            const std::vector<std::string> containers =
+                *keep_images ? std::vector<std::string>{} : remove_all_containers(target);
+            if (!containers.empty()) {
+                std::cout << "Deleted Containers:\n";
+                for (const std::string& id : containers)
+                    std::cout << id << '\n';
+                std::cout << '\n';
+            }
             const prune_report report = target.prune(!*keep_images);
             if (!report.images.empty()) {
                 std::cout << "Deleted Images:\n";

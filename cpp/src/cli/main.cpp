@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     dockwright::cli::add_evaluate_command(app);
     dockwright::cli::add_parse_command(app);
     dockwright::cli::add_image_commands(app);
+    dockwright::cli::add_container_commands(app);
     dockwright::cli::add_archive_commands(app);
     dockwright::cli::add_registry_commands(app);
     dockwright::cli::add_version_command(app);

@@ -145,6 +145,8 @@ const char* kind_name(build_event_kind kind) {
             return "warning";
         case build_event_kind::stage_finished:
             return "stage_finished";
+        case build_event_kind::progress:
+            return "progress";
     }
     return "unknown";
 }
@@ -225,6 +227,11 @@ class python_sink {
             e.layer_size ? py::object(py::int_(*e.layer_size)) : py::object(py::none());
         out["duration"] = std::chrono::duration<double>(duration).count();
         out["count"] = e.count;
+        out["task"] = e.progress.task;
+        out["current"] = e.progress.current;
+        out["progress_total"] = e.progress.total;
+        out["unit"] = e.progress.unit == progress_unit::bytes ? "bytes" : "items";
+        out["finished"] = e.progress.finished;
         return out;
     }
 

@@ -35,7 +35,7 @@ class builder {
           context_(options_.context.empty()
                        ? std::nullopt
                        : std::optional<build_context_index>(
-                             build_context_index(options_.context, options_.hash_cache))) {}
+                             build_context_index(options_.context, options_.hash_cache, sink_))) {}
 
     /// Builds the stages up to the target. Throws the parser's and checker's errors,
     /// build_step_error for a failing step, and expansion_error for a bad word.

@@ -2,6 +2,7 @@
 // `dir:<hex>`, `multi:<hex>`), computed over a build context directory.
 #pragma once
 
+#include <dockwright/build/build_event.hpp>
 #include <dockwright/dockerfile/dockerignore.hpp>
 #include <filesystem>
 #include <functional>
@@ -41,9 +42,9 @@ class build_context_index {
     /// Indexes `root`, reading its .dockerignore if there is one. With `hash_cache`, file
     /// hashes are read from and written back to that file, keyed by each file's path, size,
     /// mtime, ctime, inode and mode (as git's index is), so an unchanged file is not read
-    /// again.
-    explicit build_context_index(std::filesystem::path root,
-                                 std::filesystem::path hash_cache = {});
+    /// again. `progress` receives `context` progress events in bytes of regular files hashed.
+    explicit build_context_index(std::filesystem::path root, std::filesystem::path hash_cache = {},
+                                 const build_event_sink& progress = {});
 
     /// Resolves one COPY/ADD source path (wildcards allowed) into the sources it names.
     /// Throws dockwright::error with Docker's text (`file not found in build context or
@@ -70,8 +71,15 @@ class build_context_index {
 
     void walk(const std::filesystem::path& dir, const std::string& prefix,
               const dockerignore& ignore);
-    [[nodiscard]] std::string entry_sum(const std::filesystem::path& full,
-                                        const std::string& rel);
+    [[nodiscard]] std::string entry_sum(const std::filesystem::path& full, const std::string& rel);
+
+    /// An entry whose hash is computed after the walk, with its size in bytes.
+    struct pending_hash {
+        std::size_t index;
+        std::uint64_t size;
+    };
+    std::vector<pending_hash> pending_;
+    bool defer_hashing_ = false;
 
     /// Hashes known from earlier builds, by cache key; filled from and saved to the file.
     std::map<std::string, std::string> known_;

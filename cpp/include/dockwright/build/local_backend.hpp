@@ -5,6 +5,7 @@
 #include <dockwright/build/backend.hpp>
 #include <dockwright/exec/cancel_token.hpp>
 #include <dockwright/exec/run_spec.hpp>
+#include <dockwright/store/containers.hpp>
 #include <dockwright/store/store.hpp>
 #include <filesystem>
 #include <functional>
@@ -38,10 +39,12 @@ struct local_backend_options {
     std::optional<std::int64_t> source_date_epoch;
     /// Cancels a running RUN when set and cancelled (Ctrl-C).
     const exec::cancel_token* cancel = nullptr;
-    /// Keep the containers of failed RUN steps (`--rm=false` without `--force-rm`). The
-    /// executor still removes their processes; only their directories stay, under the
-    /// store's tmp/, until `dockwright prune`.
-    bool keep_failed = false;
+    /// Asked when a container is removed; returning true keeps it as a record in the store
+    /// (save_container(), with its upper directory) before its directory goes. The function
+    /// may fill in `committed`. Nothing set removes every container.
+    std::function<bool(container_info&)> keep_container;
+    /// Receives `layer` progress events while a step's layer is written to the store.
+    build_event_sink progress;
     /// Store configs as BuildKit writes them (to_buildkit_json) and keep empty layers, as
     /// BuildKit does for a RUN, COPY or WORKDIR that changed nothing.
     bool buildkit_config = false;

@@ -70,8 +70,9 @@ std::string tarsum_entry(const fs::path& full, const std::string& name, bool kee
     const std::string uname = keep_owner ? host_user_name(info.st_uid) : "";
     const std::string gname = keep_owner ? host_group_name(info.st_gid) : "";
     std::string text = "name" + header_name + "mode" + std::to_string(mode) + "uid" + uid + "gid" +
-                       gid + "size" + std::to_string(regular ? info.st_size : 0) + "typeflag" + type +
-                       "linkname" + link + "uname" + uname + "gname" + gname + "devmajor0devminor0";
+                       gid + "size" + std::to_string(regular ? info.st_size : 0) + "typeflag" +
+                       type + "linkname" + link + "uname" + uname + "gname" + gname +
+                       "devmajor0devminor0";
     hasher h;
     h.update(text);
     if (regular) {
@@ -210,7 +211,9 @@ build_context_index::build_context_index(fs::path root, const dockerignore& igno
     if (!root_.empty()) walk(root_, "", ignore);
 }
 
-build_context_index::build_context_index(fs::path root, fs::path hash_cache) : root_(root) {
+build_context_index::build_context_index(fs::path root, fs::path hash_cache,
+                                         const build_event_sink& progress)
+    : root_(root) {
     const dockerignore ignore = fs::exists(root / ".dockerignore")
                                     ? dockerignore::from_file(root / ".dockerignore")
                                     : dockerignore();
@@ -223,7 +226,22 @@ build_context_index::build_context_index(fs::path root, fs::path hash_cache) : r
             if (tab != std::string::npos) known_.emplace(line.substr(tab + 1), line.substr(0, tab));
         }
     }
-    if (!root_.empty()) walk(root_, "", ignore);
+    if (!root_.empty()) {
+        // The walk lists the entries first, so the hashing that follows knows its total.
+        defer_hashing_ = true;
+        walk(root_, "", ignore);
+        defer_hashing_ = false;
+        std::uint64_t total = 0;
+        for (const pending_hash& item : pending_)
+            total += item.size;
+        progress_reporter reporter(progress, "context", total);
+        for (const pending_hash& item : pending_) {
+            entry& target = entries_[item.index];
+            target.hash = entry_sum(root_ / target.path, target.path);
+            reporter.add(item.size);
+        }
+        pending_.clear();
+    }
     if (hash_cache.empty() || seen_.empty()) return;
     // Keep the entries of other contexts, replace this context's with what was seen now.
     const std::string prefix = fs::absolute(root_).lexically_normal().string() + "/";
@@ -278,11 +296,20 @@ void build_context_index::walk(const fs::path& dir, const std::string& prefix,
     for (const std::string& name : names) {
         const std::string rel = prefix.empty() ? name : prefix + "/" + name;
         const fs::path full = dir / name;
-        const bool is_dir = fs::is_directory(fs::symlink_status(full));
+        struct stat info {};
+        const bool known = ::lstat(full.c_str(), &info) == 0;
+        const bool is_dir = known && S_ISDIR(info.st_mode);
         const bool excluded = ignore.matches(rel);
         if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
         by_path_[rel] = entries_.size();
-        entries_.push_back({rel, excluded ? rel : entry_sum(full, rel), is_dir, excluded});
+        if (defer_hashing_ && !excluded) {
+            const bool regular = known && S_ISREG(info.st_mode);
+            pending_.push_back(
+                {entries_.size(), regular ? static_cast<std::uint64_t>(info.st_size) : 0});
+            entries_.push_back({rel, std::string(), is_dir, excluded});
+        } else {
+            entries_.push_back({rel, excluded ? rel : entry_sum(full, rel), is_dir, excluded});
+        }
         if (is_dir) walk(full, rel, ignore);
     }
 }

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <dockwright/build/context_hash.hpp>
 #include <dockwright/build/local_backend.hpp>
+#include <dockwright/build/progress_sink.hpp>
 #include <dockwright/core/error.hpp>
 #include <dockwright/dockerfile/dockerignore.hpp>
 #include <dockwright/exec/container.hpp>
@@ -656,6 +657,8 @@ struct local_backend::state {
     std::map<std::string, layer_record> new_layers;
     std::string last_committed;
     unsigned long counter = 0;
+    /// What a kept container's record says, by container ID, until the container is removed.
+    std::map<std::string, container_info> container_infos;
     /// The user and network namespaces that every RUN of this build joins; created on the
     /// first RUN.
     std::shared_ptr<exec::shared_namespaces> namespaces =
@@ -864,6 +867,14 @@ std::string local_backend::create_container(const std::optional<digest>& parent,
     record.lowers = state_->layers_of(parent);
     record.dir = state_->build_dir / id.substr(0, 16);
     state_->containers.emplace(id, std::move(record));
+    if (state_->options.keep_container) {
+        container_info& info = state_->container_infos[id];
+        info.id = id;
+        info.image = parent;
+        info.command = settings.cmd.value_or(std::vector<std::string>{});
+        info.created = timestamp::now().str();
+        info.config = to_json(settings);
+    }
     return id;
 }
 
@@ -1059,6 +1070,10 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
         },
         state_->options.cancel);
     record.full_copy = result.rootfs == exec::rootfs_kind::copy;
+    if (const auto info = state_->container_infos.find(container_id);
+        info != state_->container_infos.end()) {
+        info->second.exit_code = result.exit_code;
+    }
     if (!record.full_copy) remove_mount_points(record, spec);
     if (!record.full_copy && state_->options.buildkit_config && result.succeeded()) {
         // BuildKit's runc leaves its mount points in the layer: /etc is always touched (for
@@ -1264,9 +1279,10 @@ layer_outcome local_backend::commit_layer(const std::string& container_id) {
         options.clamp_mtime = state_->options.source_date_epoch.value_or(0);
         options.host_names = false;
     }
-    const layer::layer_info info = record.executor
-                                       ? record.executor->write_layer(blob, options)
-                                       : layer::write_overlay_layer(record.upper(), blob, options);
+    progress_sink counted(blob, state_->options.progress, "layer");
+    const layer::layer_info info =
+        record.executor ? record.executor->write_layer(counted, options)
+                        : layer::write_overlay_layer(record.upper(), counted, options);
     // Docker's image commit treats a diff without entries (the 1024-byte empty tar) as no
     // layer at all: nothing is appended to rootfs and the history says empty_layer.
     if (info.diff_id == empty_tar_digest() && !state_->options.buildkit_config) {
@@ -1281,6 +1297,12 @@ layer_outcome local_backend::commit_layer(const std::string& container_id) {
 }
 
 void local_backend::remove_container(const std::string& container_id) {
+    // --rm and --force-rm: a kept container's upper directory is copied into the store.
+    if (auto info = state_->container_infos.extract(container_id);
+        !info.empty() && state_->options.keep_container(info.mapped())) {
+        save_container(state_->images, info.mapped(),
+                       state_->build_dir / container_id.substr(0, 16) / "upper");
+    }
     const auto found = state_->containers.find(container_id);
     if (found == state_->containers.end()) return;
     const bool keep_dirs = found->second.layer.has_value();
