@@ -259,6 +259,10 @@ void print_cache_transfers(const build_outcome& outcome, const build_settings& s
                         std::to_string(r.images_added) + " of " + std::to_string(r.images) +
                         " images added, " + std::to_string(r.blobs_fetched) + " blobs fetched, " +
                         std::to_string(r.blobs_skipped) + " already present");
+        if (r.images_orphaned > 0) {
+            lines.back() += ", " + std::to_string(r.images_orphaned) +
+                            " left out because their parent image is unknown";
+        }
     }
     for (const cache_export_result& r : outcome.cache_exports) {
         lines.push_back("Exported build cache " + r.manifest_digest.str() + ": " +

@@ -179,6 +179,8 @@ class cache_source final : public registry::image_source {
                 blobs.push_back(
                     make_descriptor(registry::media_type::docker_config, id, config_size));
             }
+            // NOTE: layers travel as the uncompressed tars the store keeps, so a cache transfer
+            // moves more bytes than a pull of the same gzip layers would.
             for (const digest& diff_id : record.diff_ids) {
                 if (!seen.insert(diff_id).second) continue;
                 blobs.push_back(make_descriptor(registry::media_type::oci_layer, diff_id,
