@@ -85,6 +85,10 @@ class blob_writer final : public layer::byte_sink {
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
 
   private:
+    // The byte_sink overload that fills a prepared buffer; this writer offers none. Declared
+    // here so it is not hidden by commit() above and cannot be called by mistake.
+    using layer::byte_sink::commit;
+
     const store& owner_;
     std::filesystem::path temp_path_;
     int fd_ = -1;
