@@ -52,7 +52,6 @@ void add_container_commands(CLI::App& app) {
     group->require_subcommand(1);
     {
         auto* command = group->add_subcommand("ls", "List the kept build containers");
-        command->alias("ps");
         auto quiet = std::make_shared<bool>(false);
         auto no_trunc = std::make_shared<bool>(false);
         command->add_flag("-q,--quiet", *quiet, "Print only the container IDs");
