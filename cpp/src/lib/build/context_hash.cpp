@@ -364,36 +364,16 @@ std::vector<std::string> build_context_index::entries_below(const std::string& p
 }
 
 copy_source_info tree_source_info(const fs::path& root, const std::string& path) {
-    const fs::path top = path.empty() ? root : root / path;
-    struct stat info {};
-    if (::lstat(top.c_str(), &info) != 0) {
-        throw error("file not found in build context or excluded by .dockerignore: stat " + path +
-                    ": file does not exist");
-    }
-    if (!S_ISDIR(info.st_mode)) {
-        return {path, "file:" + tarsum_entry(top, path, true), path, false, {}};
-    }
-    std::vector<std::string> hashes;
-    std::vector<std::pair<fs::path, std::string>> pending{{top, path}};
-    while (!pending.empty()) {
-        auto [dir, rel] = std::move(pending.back());
-        pending.pop_back();
-        hashes.push_back(tarsum_entry(dir, rel.empty() ? "." : rel, true));
-        for (const auto& child : fs::directory_iterator(dir)) {
-            const std::string name = child.path().filename().string();
-            const std::string child_rel = rel.empty() ? name : rel + "/" + name;
-            if (fs::is_directory(fs::symlink_status(child.path()))) {
-                pending.emplace_back(child.path(), child_rel);
-            } else {
-                hashes.push_back(tarsum_entry(child.path(), child_rel, true));
-            }
-        }
-    }
-    std::sort(hashes.begin(), hashes.end());
-    std::string joined;
-    for (std::size_t i = 0; i < hashes.size(); ++i)
-        joined += (i ? "," : "") + hashes[i];
-    return {path, "dir:" + sha256_hex(joined), path, true, {}};
+    const auto host_of = [&root](const std::string& rel) {
+        return rel.empty() ? root : root / rel;
+    };
+    const auto names_in = [&host_of](const std::string& rel) {
+        std::vector<std::string> names;
+        for (const auto& child : fs::directory_iterator(host_of(rel)))
+            names.push_back(child.path().filename().string());
+        return names;
+    };
+    return tree_source_info(path, host_of, names_in);
 }
 
 copy_source_info tree_source_info(
