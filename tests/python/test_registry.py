@@ -515,3 +515,39 @@ def test_identity_token_from_helper(cli: Path, token: tuple[Registry, TokenServe
     assert posts
     assert all(r.startswith("POST grant_type=refresh_token&") for r in posts)
     assert all("&refresh_token=refresh-bob" in r for r in posts)
+
+
+def test_pull_draws_bars_on_a_terminal(cli: Path, plain: Registry, tmp_path: Path) -> None:
+    import pty
+
+    make_layout(tmp_path / "src", "bars", layers=2, size=8_000_000)
+    skopeo_copy(f"oci:{tmp_path / 'src'}:v1", f"docker://{plain.host}/pull/bars:v1")
+    reference = f"{plain.host}/pull/bars:v1"
+
+    piped = dockwright(cli, "pull", reference, "--oci-layout", str(tmp_path / "piped"))
+    assert "\x1b" not in piped.stderr
+    assert "Downloading [" not in piped.stderr
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [str(cli), "pull", reference, "--oci-layout", str(tmp_path / "tty")],
+        stdout=subprocess.PIPE, stderr=slave, text=False,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closes with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert process.wait(timeout=120) == 0
+    os.close(master)
+    screen = b"".join(chunks).decode()
+    bars = [line for line in screen.split("\n") if "Downloading [" in line]
+    assert bars, screen
+    assert all(line.rstrip("\r").endswith("MB") for line in bars), bars
+    assert "\x1b[" in screen and "A\r\x1b[J" in screen
+    assert screen.count("Download complete (8.0MB)") == 2  # one line per layer

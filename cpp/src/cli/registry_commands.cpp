@@ -1,6 +1,8 @@
 // `dockwright pull`, `push`, `login` and `logout`: images to and from registries.
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <dockwright/registry/client.hpp>
 #include <dockwright/registry/oci_layout.hpp>
@@ -10,6 +12,7 @@
 #include <dockwright/store/store.hpp>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -57,7 +60,18 @@ std::string format_bytes(std::uint64_t bytes) {
     return text;
 }
 
-/// Prints one line per finished, skipped or retried blob and, on a terminal, a running total.
+/// A progress bar of `width` columns for `done` of `total`, in docker pull's style.
+std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t width) {
+    const std::size_t filled =
+        total == 0 ? 0 : static_cast<std::size_t>(std::min(done, total) * width / total);
+    std::string bar = "[";
+    if (filled > 0) bar += std::string(filled - 1, '=') + '>';
+    bar += std::string(width - filled, ' ');
+    return bar + ']';
+}
+
+/// Prints one line per finished, skipped or retried blob. On a terminal it also keeps a bar per
+/// blob in transfer below those lines, redrawn in place at most ten times a second.
 class progress_printer {
   public:
     progress_printer(bool quiet, std::string verb)
@@ -66,7 +80,6 @@ class progress_printer {
     void operator()(const progress_event& event) {
         if (quiet_) return;
         const std::string id = event.blob.short_id();
-        auto& done = done_[event.blob.str()];
         switch (event.step) {
             case progress_event::phase::exists:
                 line(id + ": Already exists");
@@ -79,36 +92,56 @@ class progress_printer {
                      "): " + event.detail);
                 break;
             case progress_event::phase::done:
-                transferred_ += event.total - done;
-                done = event.total;
+                active_.erase(id);
                 line(id + ": " + verb_ + " complete (" + format_bytes(event.total) + ")");
                 break;
             case progress_event::phase::transferring:
-                transferred_ += event.done - std::min(done, event.done);
-                done = event.done;
-                if (terminal_) {
-                    std::cerr << "\r\033[K" << verb_ << ": " << format_bytes(transferred_)
-                              << std::flush;
-                }
+                if (!terminal_) break;
+                active_.insert_or_assign(id, std::pair{event.done, event.total});
+                if (std::chrono::steady_clock::now() - drawn_at_ >= redraw_interval) draw();
                 break;
         }
     }
 
-    void finish() const {
-        if (!quiet_ && terminal_) std::cerr << "\r\033[K" << std::flush;
+    /// Removes the bars, leaving the finished lines.
+    void finish() {
+        if (!quiet_ && terminal_) erase_bars();
+        std::cerr << std::flush;
     }
 
   private:
-    void line(const std::string& text) const {
-        if (terminal_) std::cerr << "\r\033[K";
+    static constexpr std::chrono::milliseconds redraw_interval{100};
+
+    void line(const std::string& text) {
+        if (terminal_) erase_bars();
         std::cerr << text << '\n';
+        if (terminal_) draw();
+    }
+
+    void erase_bars() {
+        if (drawn_lines_ > 0) std::cerr << "\033[" << drawn_lines_ << "A\r\033[J";
+        drawn_lines_ = 0;
+    }
+
+    void draw() {
+        erase_bars();
+        std::string frame;
+        for (const auto& [id, progress] : active_) {
+            const auto [done, total] = progress;
+            frame += id + ": " + verb_ + "ing " + progress_bar(done, total, 30) + ' ' +
+                     format_bytes(done) + '/' + format_bytes(total) + '\n';
+            ++drawn_lines_;
+        }
+        std::cerr << frame << std::flush;
+        drawn_at_ = std::chrono::steady_clock::now();
     }
 
     bool quiet_;
     bool terminal_;
     std::string verb_;
-    std::uint64_t transferred_ = 0;
-    std::map<std::string, std::uint64_t> done_;
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> active_;
+    std::size_t drawn_lines_ = 0;
+    std::chrono::steady_clock::time_point drawn_at_{};
 };
 
 registry_options client_options(const transfer_settings& settings,
