@@ -217,7 +217,12 @@ def test_cli_images_history_inspect(
     assert lines[1].startswith("busybox      local     36c3df1f99a1   ")
     assert lines[1].endswith("   2MB")
     history = run_cli(root, "history", "busybox:local").stdout.splitlines()
-    assert history[0] == "IMAGE          CREATED       CREATED BY   SIZE      COMMENT"
+    # The CREATED column is as wide as its text ("9 hours ago", "10 hours ago"), which
+    # changes with the clock, plus the three spaces of padding.
+    created = history[1][len("36c3df1f99a1   ") :].split("   ")[0]
+    assert created.endswith(" ago")
+    created_column = "CREATED".ljust(max(len("CREATED"), len(created)) + 3)
+    assert history[0] == "IMAGE          " + created_column + "CREATED BY   SIZE      COMMENT"
     assert history[1].startswith("36c3df1f99a1   ")
     assert history[1].endswith("2MB       Imported from -")
     (document,) = json.loads(run_cli(root, "inspect", "busybox:local").stdout)
