@@ -549,5 +549,6 @@ def test_pull_draws_bars_on_a_terminal(cli: Path, plain: Registry, tmp_path: Pat
     bars = [line for line in screen.split("\n") if "Downloading [" in line]
     assert bars, screen
     assert all(line.rstrip("\r").endswith("MB") for line in bars), bars
-    assert "\x1b[" in screen and "A\r\x1b[J" in screen
+    assert "\x1b[" in screen
+    assert "A\r\x1b[J" in screen
     assert screen.count("Download complete (8.0MB)") == 2  # one line per layer

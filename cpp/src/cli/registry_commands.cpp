@@ -60,7 +60,7 @@ std::string format_bytes(std::uint64_t bytes) {
     return text;
 }
 
-/// A progress bar of `width` columns for `done` of `total`, in docker pull's style.
+/// Draws a progress bar of `width` columns for `done` of `total`, in docker pull's style.
 std::string progress_bar(std::uint64_t done, std::uint64_t total, std::size_t width) {
     const std::size_t filled =
         total == 0 ? 0 : static_cast<std::size_t>(std::min(done, total) * width / total);
