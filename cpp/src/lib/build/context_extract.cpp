@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "../core/archive_reader.hpp"
 #include "../core/unique_fd.hpp"
 #include "context_internal.hpp"
 
@@ -23,11 +24,6 @@ namespace dockwright::detail {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct archive_deleter {
-    void operator()(archive* handle) const noexcept { archive_read_free(handle); }
-};
-using archive_reader = std::unique_ptr<archive, archive_deleter>;
 
 /// The stream libarchive reads: the bytes already taken from the descriptor to detect the
 /// format, then the descriptor itself.

@@ -28,6 +28,7 @@
 #include <set>
 #include <sstream>
 
+#include "../core/archive_reader.hpp"
 #include "../core/unique_fd.hpp"
 #include "rootfs_view.hpp"
 
@@ -432,10 +433,7 @@ void walk_tree(const fs::path& root, const std::string& rel, std::vector<std::st
     }
 }
 
-struct archive_closer {
-    void operator()(struct archive* handle) const noexcept { archive_read_free(handle); }
-};
-using archive_handle = std::unique_ptr<struct archive, archive_closer>;
+using archive_handle = detail::archive_reader;
 
 archive_handle open_archive(const fs::path& path) {
     archive_handle reader(archive_read_new());

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/archive_reader.hpp"
 #include "dockwright/layer/layer_error.hpp"
 #include "layer_stream.hpp"
 #include "unique_fd.hpp"
@@ -37,10 +38,6 @@ using detail::unique_fd;
 constexpr std::string_view whiteout_prefix = ".wh.";
 constexpr std::string_view whiteout_meta_prefix = ".wh..wh.";
 constexpr std::string_view opaque_marker = ".wh..wh..opq";
-
-struct archive_deleter {
-    void operator()(archive* handle) const noexcept { archive_read_free(handle); }
-};
 
 // Linux's limit on symlinks followed in one path lookup (MAXSYMLINKS in the kernel).
 constexpr int max_symlinks = 40;
@@ -139,7 +136,7 @@ class extractor {
     }
 
     apply_result run() {
-        std::unique_ptr<archive, archive_deleter> reader(archive_read_new());
+        dockwright::detail::archive_reader reader(archive_read_new());
         if (!reader) throw layer_error("", "libarchive: out of memory");
         archive_read_support_format_tar(reader.get());
         // Names are bytes; no conversion through the process locale.

@@ -15,6 +15,7 @@
 #include <set>
 #include <vector>
 
+#include "../core/archive_reader.hpp"
 #include "dockwright/store/store_error.hpp"
 
 namespace dockwright::detail {
@@ -22,11 +23,6 @@ namespace dockwright::detail {
 namespace fs = std::filesystem;
 
 namespace {
-
-struct archive_deleter {
-    void operator()(archive* handle) const noexcept { archive_read_free(handle); }
-};
-using archive_reader = std::unique_ptr<archive, archive_deleter>;
 
 /// An owned file descriptor.
 class file_handle {
