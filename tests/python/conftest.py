@@ -1,14 +1,16 @@
-"""Fixtures shared by the Python tests: the shared reference corpus and OCI schema validation."""
+"""Fixtures shared by the Python tests: the shared reference corpus, OCI schema validation,
+the dockwright program and a plain loopback registry."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from registry_support import Registry, find_cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,3 +69,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: takes a minute or more (debootstrap, apt-get); still runs in CI"
     )
+
+
+@pytest.fixture(scope="module")
+def cli() -> Path:
+    """The dockwright program."""
+    path = find_cli()
+    if path is None or not path.exists():
+        pytest.skip("the dockwright program was not found; set DOCKWRIGHT_CLI")
+    return path
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """A registry over plain HTTP without authentication."""
+    server = Registry(tmp_path_factory.mktemp("plain"))
+    yield server
+    server.stop()

@@ -15,7 +15,6 @@ from registry_support import (
     Proxy,
     Registry,
     TokenServer,
-    find_cli,
     layer_tar,
     layout_manifest,
     sha256,
@@ -31,23 +30,6 @@ def need(tool: str) -> None:
     """Skip the test when `tool` is not on PATH."""
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed")
-
-
-@pytest.fixture(scope="module")
-def cli() -> Path:
-    """The dockwright program."""
-    path = find_cli()
-    if path is None or not path.exists():
-        pytest.skip("the dockwright program was not found; set DOCKWRIGHT_CLI")
-    return path
-
-
-@pytest.fixture(scope="module")
-def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """A registry over plain HTTP without authentication."""
-    server = Registry(tmp_path_factory.mktemp("plain"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,34 +16,16 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_support import Layout, Proxy, Registry, find_cli, layer_tar, sha256
+from registry_support import Layout, Proxy, Registry, layer_tar, sha256
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None,
     reason="docker-registry is not installed (Debian package docker-registry)",
 )
-
-
-@pytest.fixture(scope="module")
-def cli() -> Path:
-    """The dockwright program."""
-    path = find_cli()
-    if path is None or not path.exists():
-        pytest.skip("the dockwright program was not found; set DOCKWRIGHT_CLI")
-    return path
-
-
-@pytest.fixture(scope="module")
-def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """A registry over plain HTTP without authentication."""
-    server = Registry(tmp_path_factory.mktemp("plain"))
-    yield server
-    server.stop()
 
 
 def dockwright(cli: Path, root: Path, *args: str,
