@@ -94,6 +94,27 @@ std::string run_as(uid_t uid, gid_t gid, Body body) {
     return text;
 }
 
+/// Gives `fixture`'s folder to `user`, runs `spec` as that user and returns the command's
+/// output followed by the listing of the layer it wrote.
+std::string run_and_list_as(const temporary_user& user, test::exec_fixture& fixture,
+                            const exec::run_spec& spec) {
+    // A rootless builder unpacks layers as itself, so the container sees them as root's.
+    const std::string chown = "chown -R " + std::to_string(user.uid()) + ":" +
+                              std::to_string(user.gid()) + " '" + fixture.dir.path().string() +
+                              "' && chmod 755 '" + fixture.dir.path().string() + "'";
+    REQUIRE(std::system(chown.c_str()) == 0);
+    return run_as(user.uid(), user.gid(), [&] {
+        exec::container box(spec, fixture.state);
+        const auto output = test::run_container(box);
+        layer::string_sink sink;
+        box.write_layer(sink);
+        std::string text = output.out + output.err;
+        for (const auto& line : test::listing(test::parse_tar(sink.data())))
+            text += line + "\n";
+        return text;
+    });
+}
+
 }  // namespace
 
 TEST_CASE("rootless run maps the user to root") {
@@ -111,21 +132,7 @@ TEST_CASE("rootless run maps the user to root") {
     auto spec = fixture.shell(
         "id -u; id -g; tr -s ' ' < /proc/self/uid_map; echo x > /f; "
         "ls -ln /etc/passwd | awk '{print $3, $4}'");
-    // A rootless builder unpacks layers as itself, so the container sees them as root's.
-    const std::string chown = "chown -R " + std::to_string(user.uid()) + ":" +
-                              std::to_string(user.gid()) + " '" + fixture.dir.path().string() +
-                              "' && chmod 755 '" + fixture.dir.path().string() + "'";
-    REQUIRE(std::system(chown.c_str()) == 0);
-    const std::string result = run_as(user.uid(), user.gid(), [&] {
-        exec::container box(spec, fixture.state);
-        const auto output = test::run_container(box);
-        layer::string_sink sink;
-        box.write_layer(sink);
-        std::string text = output.out + output.err;
-        for (const auto& line : test::listing(test::parse_tar(sink.data())))
-            text += line + "\n";
-        return text;
-    });
+    const std::string result = run_and_list_as(user, fixture, spec);
     if (result.starts_with("ERROR exec: clone") || result.starts_with("SETUP")) {
         WARN("skipped: unprivileged user namespaces do not work here: " << result);
         return;
@@ -182,20 +189,7 @@ TEST_CASE("rootless run maps subordinate ids") {
         auto spec = fixture.shell(
             "tr -s ' ' < /proc/self/uid_map; tr -s ' ' < /proc/self/gid_map; echo x > /f; "
             "chown 1000:1000 /f; stat -c '%u:%g' /f; id -G");
-        const std::string chown = "chown -R " + std::to_string(user.uid()) + ":" +
-                                  std::to_string(user.gid()) + " '" + fixture.dir.path().string() +
-                                  "' && chmod 755 '" + fixture.dir.path().string() + "'";
-        REQUIRE(std::system(chown.c_str()) == 0);
-        const std::string result = run_as(user.uid(), user.gid(), [&] {
-            exec::container box(spec, fixture.state);
-            const auto output = test::run_container(box);
-            layer::string_sink sink;
-            box.write_layer(sink);
-            std::string text = output.out + output.err;
-            for (const auto& line : test::listing(test::parse_tar(sink.data())))
-                text += line + "\n";
-            return text;
-        });
+        const std::string result = run_and_list_as(user, fixture, spec);
         const std::string uid = std::to_string(user.uid());
         const std::string gid = std::to_string(user.gid());
         const std::string start = std::to_string(subordinate_start);
