@@ -240,7 +240,7 @@ def test_dropped_layer_resumes_with_range(cli: Path, plain: Registry, tmp_path: 
 
 
 def test_ignored_range_starts_over(cli: Path, plain: Registry, tmp_path: Path) -> None:
-    """A registry that answers a range request with the whole blob (HTTP 200) is handled."""
+    """A registry that returns the whole blob (HTTP 200) for a range request is handled."""
     need_skopeo()
     image = seed(plain, tmp_path / "src", "store/no-range:v1", random_layers(1, 600_000))
     layer = image["manifest"]["layers"][0]

@@ -19,8 +19,8 @@ namespace {
 void list_images(bool quiet, bool no_trunc, bool all) {
     store images_store(store::default_root());
     const std::vector<image_record> records = images_store.images();
-    // As docker does, an untagged image that is the parent of another (an intermediate build
-    // step) is listed only with --all; an untagged image without children still shows.
+    // As in docker, an untagged image that is the parent of another (an intermediate build
+    // step) is listed only with --all. An untagged image without children is always listed.
     std::set<std::string> parents;
     for (const auto& record : records) {
         if (record.parent) parents.insert(record.parent->str());
@@ -307,9 +307,10 @@ void add_image_commands(CLI::App& app) {
             "Remove kept build containers, dangling images and every unused blob, layer and "
             "snapshot");
         auto keep_images = std::make_shared<bool>(false);
-        command->add_flag("--blobs-only", *keep_images,
-                          "Keep build containers and dangling images; collect only unused blobs and "
-                          "snapshots");
+        command->add_flag(
+            "--blobs-only", *keep_images,
+            "Keep build containers and dangling images; collect only unused blobs and "
+            "snapshots");
         command->callback([=] {
             store target(store::default_root());
             // Kept build containers go first, as docker system prune removes stopped

@@ -14,7 +14,7 @@
 
 namespace dockwright::cli {
 
-/// Draws build events on a terminal. Events only change the model; a background thread
+/// Draws build events on a terminal. Events only change the model, and a background thread
 /// redraws at most every 100 ms, moving the cursor up over the previous frame and rewriting
 /// each line in one write, so nothing is cleared first and nothing flickers. Lines are cut to
 /// the terminal width so none wraps. When the frame is taller than the terminal, finished

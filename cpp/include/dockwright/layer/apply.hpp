@@ -68,8 +68,8 @@ struct apply_result {
 /// is opened without following symlinks after it was checked, so no write leaves `target`.
 ///
 /// An entry is rejected with a layer_error naming it when its name or hard-link target is
-/// absolute or contains `..`, and when a symlink on its path loops or would climb above
-/// `target` (Docker stops such `..` at the root instead). A hard link that names a missing
+/// absolute or contains `..`. It is also rejected when a symlink on its path loops or would
+/// climb above `target`, where Docker would stop such a `..` at the root. A hard link that names a missing
 /// entry or a directory is rejected too, and so are types a layer cannot hold. Directory
 /// mtimes are set after the last entry. On error, entries extracted before it stay.
 apply_result apply_layer(const std::filesystem::path& layer, const std::filesystem::path& target,

@@ -536,8 +536,9 @@ int command_entry(void* plan) noexcept {
 int join_namespaces(void* argument) noexcept {
     const auto& plan = *static_cast<const child_plan*>(argument);
     join_result& result = *plan.joined;
-    // This process shares the builder's memory and descriptors are copied: drop the copy
-    // of the builder's pipe end, so that init sees end of file when the builder dies.
+    // This process shares the builder's memory but has its own copy of the descriptors.
+    // Closing its copy of the builder's pipe end lets init read end of file when the builder
+    // dies.
     ::close(plan.sync_write_fd);
     if (::setns(plan.user_ns_fd, CLONE_NEWUSER) != 0) {
         result = {-1, errno, "join the user namespace"};

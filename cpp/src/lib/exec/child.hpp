@@ -101,8 +101,8 @@ struct child_plan {
 
     /// A directory of the host to mount the container's staging tmpfs on. The tmpfs contains
     /// `root` (where the root filesystem is mounted), `init` (the init layer, the topmost
-    /// overlayfs lower directory) and the staged files; it lives only in the container's
-    /// mount namespace, so nothing of it is written to the host's disk.
+    /// overlayfs lower directory) and the staged files. It is mounted only in the container's
+    /// mount namespace, so none of it is written to the host's disk.
     const char* staging = nullptr;
     const staged_file* staged_files = nullptr;
     std::size_t staged_file_count = 0;
@@ -160,10 +160,10 @@ struct setup_failure {
 /// `plan->joined` and exits. `plan` is a child_plan.
 int join_namespaces(void* plan) noexcept;
 
-/// The entry point of the process that holds the shared namespaces while the builder opens
-/// them: once it has read a byte from `go_fd` (sent after the id map is written), it creates
-/// a network namespace, brings loopback up, writes an errno value (0: ready) to `report_fd`
-/// and waits until `go_fd` reaches end of file.
+/// Runs the process that keeps the shared namespaces alive while the builder opens them.
+/// After reading a byte from `go_fd` (sent once the id map is written), it creates a network
+/// namespace, brings loopback up, writes an errno value (0: ready) to `report_fd` and waits
+/// until `go_fd` reaches end of file.
 [[noreturn]] void run_namespace_holder(int go_fd, int report_fd) noexcept;
 
 }  // namespace dockwright::exec::detail
