@@ -65,21 +65,36 @@ enum class blob_durability {
     deferred,
 };
 
-/// Writes one blob: bytes go to a temporary file under the store's `tmp/`, hashed on the way,
-/// and commit() moves the file to `blobs/sha256/<hex>` only after the digest is checked and
-/// (unless the durability is deferred) the data is fsync'ed. A writer destroyed without
-/// commit() removes its temporary file.
+/// Who computes a blob's digest.
+enum class blob_hashing {
+    /// The writer hashes the bytes and commit() compares the result with the expected digest.
+    compute,
+    /// The caller hashes the same bytes (a layer writer computing the diff ID), so the writer
+    /// does not hash them twice; commit() must be given that digest and takes it as the name.
+    supplied,
+};
+
+/// Writes one blob: bytes go to a temporary file under the store's `tmp/`, hashed on the way
+/// (unless the caller supplies the digest), and commit() moves the file to
+/// `blobs/sha256/<hex>` only after the digest is checked and (unless the durability is
+/// deferred) the data is fsync'ed. A writer destroyed without commit() removes its temporary
+/// file. Blobs larger than one buffer bypass the page cache (O_DIRECT, where the file system
+/// allows it): a layer of a gigabyte then costs no gigabyte of cache pages.
 class blob_writer final : public layer::byte_sink {
   public:
     explicit blob_writer(const store& owner,
-                         blob_durability durability = blob_durability::immediate);
+                         blob_durability durability = blob_durability::immediate,
+                         blob_hashing hashing = blob_hashing::compute);
     ~blob_writer() override;
+    blob_writer(const blob_writer&) = delete;
+    blob_writer& operator=(const blob_writer&) = delete;
 
     void write(std::span<const std::byte> bytes) override;
     using layer::byte_sink::write;
 
     /// Verifies the digest against `expected` (when given), fsyncs and renames the file into
     /// place. Throws store_error naming the expected digest on a mismatch. Returns the digest.
+    /// With blob_hashing::supplied, `expected` is required and is the blob's name.
     digest commit(const std::optional<digest>& expected = std::nullopt);
 
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
@@ -89,14 +104,24 @@ class blob_writer final : public layer::byte_sink {
     // here so it is not hidden by commit() above and cannot be called by mistake.
     using layer::byte_sink::commit;
 
+    struct aligned_free {
+        void operator()(std::byte* memory) const noexcept;
+    };
+
     const store& owner_;
     std::filesystem::path temp_path_;
     int fd_ = -1;
+    /// Whether fd_ was opened with O_DIRECT, which needs aligned buffers, offsets and sizes.
+    bool direct_ = false;
     hasher hasher_;
+    blob_hashing hashing_;
     std::uint64_t size_ = 0;
-    std::vector<std::byte> buffer_;
+    /// One page-aligned buffer; full buffers go to the file, the tail at commit().
+    std::unique_ptr<std::byte[], aligned_free> buffer_;
+    std::size_t buffered_ = 0;
     blob_durability durability_;
-    void flush();
+    void open_file(bool direct);
+    void flush_full_buffer();
 };
 
 /// A new image to record: its config bytes (stored as written, so the ID is their SHA-256),

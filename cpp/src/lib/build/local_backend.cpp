@@ -1269,8 +1269,9 @@ void local_backend::make_directory(const std::string& container_id, const std::s
 layer_outcome local_backend::commit_layer(const std::string& container_id) {
     container_record& record = state_->materialized(container_id);
     const auto lock = state_->images.lock_for_writing();
-    // publish() fsyncs the blob before a row names it.
-    blob_writer blob(state_->images, blob_durability::deferred);
+    // publish() fsyncs the blob before a row names it. The layer writer computes the diff ID
+    // from the bytes it hands over, so the blob writer need not hash them again.
+    blob_writer blob(state_->images, blob_durability::deferred, blob_hashing::supplied);
     layer::write_options options;
     options.xattrs = layer::xattr_selection::capability_only;
     if (state_->options.reproducible) {

@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <new>
 #include <set>
+#include <stdexcept>
 
 #include "dockwright/core/time.hpp"
 #include "dockwright/layer/apply.hpp"
@@ -95,28 +97,25 @@ struct store::database {
 
 // ---- blob_writer -------------------------------------------------------------------------
 
-// The temporary file is created at the first flush, so a blob that is never committed (the
-// empty layer of a RUN that changed nothing) costs no file creation.
-blob_writer::blob_writer(const store& owner, blob_durability durability)
-    : owner_(owner), durability_(durability) {
-    temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
-    buffer_.reserve(1 << 20);
-}
-
 namespace {
 
-int create_temporary(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw store_error(path.string(), std::string("cannot create: ") + std::strerror(errno));
-    return fd;
-}
+/// The writer's buffer: 1 MiB, aligned for O_DIRECT on any block size up to a page.
+constexpr std::size_t blob_buffer_size = std::size_t{1} << 20;
+constexpr std::size_t blob_buffer_alignment = 4096;
 
-void write_all(int fd, const std::byte* data, std::size_t size, const fs::path& path) {
+/// Writes all of `size` bytes. When the file was opened with O_DIRECT and the kernel refuses
+/// a write (EINVAL: an alignment this file system does not accept), the flag is dropped and
+/// the write repeated through the page cache.
+void write_all(int fd, const std::byte* data, std::size_t size, const fs::path& path,
+               bool& direct) {
     std::size_t done = 0;
     while (done < size) {
         const ssize_t count = ::write(fd, data + done, size - done);
         if (count < 0 && errno == EINTR) continue;
+        if (count < 0 && errno == EINVAL && direct) {
+            direct = false;
+            if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT) == 0) continue;
+        }
         if (count < 0) {
             throw store_error(path.string(), std::string("write failed: ") + std::strerror(errno));
         }
@@ -126,6 +125,20 @@ void write_all(int fd, const std::byte* data, std::size_t size, const fs::path& 
 
 }  // namespace
 
+void blob_writer::aligned_free::operator()(std::byte* memory) const noexcept {
+    std::free(memory);
+}
+
+// The temporary file is created when the first buffer fills or at commit(), so a blob that is
+// never committed (the empty layer of a RUN that changed nothing) costs no file creation.
+blob_writer::blob_writer(const store& owner, blob_durability durability, blob_hashing hashing)
+    : owner_(owner), hashing_(hashing), durability_(durability) {
+    temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
+    void* memory = std::aligned_alloc(blob_buffer_alignment, blob_buffer_size);
+    if (memory == nullptr) throw std::bad_alloc();
+    buffer_.reset(static_cast<std::byte*>(memory));
+}
+
 blob_writer::~blob_writer() {
     if (fd_ >= 0) {
         ::close(fd_);
@@ -133,28 +146,65 @@ blob_writer::~blob_writer() {
     }
 }
 
-void blob_writer::flush() {
-    if (fd_ < 0) fd_ = create_temporary(temp_path_);
-    write_all(fd_, buffer_.data(), buffer_.size(), temp_path_);
-    buffer_.clear();
+void blob_writer::open_file(bool direct) {
+    constexpr int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    if (direct) {
+        fd_ = ::open(temp_path_.c_str(), flags | O_DIRECT, 0644);
+        if (fd_ >= 0) {
+            direct_ = true;
+            return;
+        }
+        if (errno != EINVAL) {
+            throw store_error(temp_path_.string(),
+                              std::string("cannot create: ") + std::strerror(errno));
+        }
+        // The file system has no direct I/O; the open may have created the file already.
+        ::unlink(temp_path_.c_str());
+    }
+    fd_ = ::open(temp_path_.c_str(), flags, 0644);
+    if (fd_ < 0) {
+        throw store_error(temp_path_.string(),
+                          std::string("cannot create: ") + std::strerror(errno));
+    }
+}
+
+void blob_writer::flush_full_buffer() {
+    if (fd_ < 0) open_file(true);
+    write_all(fd_, buffer_.get(), buffered_, temp_path_, direct_);
+    buffered_ = 0;
 }
 
 void blob_writer::write(std::span<const std::byte> bytes) {
-    hasher_.update(bytes);
+    if (hashing_ == blob_hashing::compute) hasher_.update(bytes);
     size_ += bytes.size();
-    if (buffer_.size() + bytes.size() > buffer_.capacity()) flush();
-    if (bytes.size() >= buffer_.capacity()) {
-        // A large piece goes to the file directly instead of through the buffer.
-        if (fd_ < 0) fd_ = create_temporary(temp_path_);
-        write_all(fd_, bytes.data(), bytes.size(), temp_path_);
-        return;
+    while (!bytes.empty()) {
+        const std::size_t take = std::min(blob_buffer_size - buffered_, bytes.size());
+        std::memcpy(buffer_.get() + buffered_, bytes.data(), take);
+        buffered_ += take;
+        bytes = bytes.subspan(take);
+        if (buffered_ == blob_buffer_size) flush_full_buffer();
     }
-    buffer_.insert(buffer_.end(), bytes.begin(), bytes.end());
 }
 
 digest blob_writer::commit(const std::optional<digest>& expected) {
-    flush();
-    const digest actual = hasher_.finish();
+    if (hashing_ == blob_hashing::supplied && !expected) {
+        throw std::invalid_argument("blob_writer::commit: the caller supplies the digest");
+    }
+    if (fd_ < 0) {
+        // The whole blob fits the buffer: an ordinary write through the page cache.
+        open_file(false);
+    } else if (direct_) {
+        // Every earlier write ended on a buffer boundary; the tail goes through the page cache,
+        // so its length needs no alignment.
+        direct_ = false;
+        if (::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_DIRECT) != 0) {
+            throw store_error(temp_path_.string(),
+                              std::string("cannot leave direct I/O: ") + std::strerror(errno));
+        }
+    }
+    write_all(fd_, buffer_.get(), buffered_, temp_path_, direct_);
+    buffered_ = 0;
+    const digest actual = hashing_ == blob_hashing::supplied ? *expected : hasher_.finish();
     if (expected && *expected != actual) {
         throw store_error(expected->str(), "content has digest " + actual.str());
     }
