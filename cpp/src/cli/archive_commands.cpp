@@ -3,8 +3,10 @@
 
 #include <dockwright/store/archive.hpp>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
+#include "live_display.hpp"
 
 namespace dockwright::cli {
 
@@ -38,8 +40,19 @@ void add_archive_commands(CLI::App& app) {
             const layer::compression kind = *compress == "gzip"   ? layer::compression::gzip
                                             : *compress == "zstd" ? layer::compression::zstd
                                                                   : layer::compression::none;
+            // On a terminal, standard error shows a bar of the bytes written.
+            std::optional<progress_line> bar;
+            if (::isatty(STDERR_FILENO)) bar.emplace(STDERR_FILENO, "save");
+            save_progress progress;
+            if (bar) {
+                progress = [&bar](std::uint64_t written, std::uint64_t total) {
+                    bar->update(written, total);
+                };
+            }
             save_archive(source, *names, *output,
-                         *format == "oci" ? archive_format::oci : archive_format::docker, kind);
+                         *format == "oci" ? archive_format::oci : archive_format::docker, kind,
+                         progress);
+            if (bar) bar->finish();
         });
     }
     {

@@ -9,6 +9,7 @@
 #include <dockwright/build/build_image.hpp>
 #include <dockwright/build/cache_export.hpp>
 #include <dockwright/build/context_source.hpp>
+#include <dockwright/build/image_export.hpp>
 #include <dockwright/build/local_backend.hpp>
 #include <dockwright/exec/cancel_token.hpp>
 #include <dockwright/exec/container.hpp>
@@ -119,43 +120,6 @@ std::vector<std::pair<std::string, std::string>> key_value_fields(const std::str
     return out;
 }
 
-/// One `-o type=...,dest=...` request.
-struct output_request {
-    std::string type = "docker";
-    std::string dest;
-};
-
-output_request parse_output(const std::string& text) {
-    output_request out;
-    if (text.find('=') == std::string::npos) {
-        out.type = "local";
-        out.dest = text;
-        return out;
-    }
-    for (const auto& [key, value] : key_value_fields(text)) {
-        if (key == "type") {
-            out.type = value;
-        } else if (key == "dest") {
-            out.dest = value;
-        } else {
-            throw invalid_value_error("output", text,
-                                      "unknown key " + key +
-                                          " (use type=docker|oci|tar|local|registry,"
-                                          "dest=PATH)");
-        }
-    }
-    static const std::set<std::string> types{"docker", "oci", "tar", "local"};
-    if (!types.contains(out.type)) {
-        throw invalid_value_error("output", text,
-                                  "unknown output type " + out.type +
-                                      " (use docker, oci, tar, local, registry or image)");
-    }
-    if ((out.type == "tar" || out.type == "local" || out.type == "oci") && out.dest.empty()) {
-        throw invalid_value_error("output", text, "type=" + out.type + " needs dest=PATH");
-    }
-    return out;
-}
-
 build_secret parse_secret(const std::string& text) {
     build_secret secret;
     for (const auto& [key, value] : key_value_fields(text)) {
@@ -223,34 +187,6 @@ std::optional<timestamp> source_date_epoch(bool reproducible) {
     return std::nullopt;
 }
 
-void write_outputs(store& images, const digest& id, const std::vector<output_request>& outputs,
-                   const build_event_sink& progress) {
-    for (const output_request& out : outputs) {
-        const std::string name = id.str();
-        if (out.type == "docker") {
-            if (out.dest.empty()) continue;  // the store already contains it
-            save_archive(images, std::span(&name, 1), out.dest, archive_format::docker);
-        } else if (out.type == "oci") {
-            save_archive(images, std::span(&name, 1), out.dest, archive_format::oci);
-        } else {
-            const image_record record = images.get(id);
-            if (out.type == "local") fs::create_directories(out.dest);
-            if (record.diff_ids.empty()) {
-                if (out.type == "tar") std::ofstream(out.dest, std::ios::binary).close();
-                continue;
-            }
-            const fs::path root = images.unpack(id);
-            if (out.type == "local") {
-                fs::copy(root, out.dest,
-                         fs::copy_options::recursive | fs::copy_options::copy_symlinks |
-                             fs::copy_options::overwrite_existing);
-            } else {
-                write_rootfs_tar(root, out.dest, progress);
-            }
-        }
-    }
-}
-
 /// Prints what the cache imports and exports did, one line each, before the success lines.
 void print_cache_transfers(const build_outcome& outcome, const build_settings& settings) {
     std::vector<std::string> lines;
@@ -301,13 +237,13 @@ int run_build(const build_settings& settings) {
                                           "\" for \"-t, --tag\" flag: invalid reference format");
         }
     }
-    std::vector<output_request> outputs;
+    std::vector<export_request> outputs;
     std::vector<reference> output_names;  // Tagged in the store after the build.
     std::vector<reference> push_targets;
     if (settings.push) push_targets = tags;
     for (const std::string& text : settings.outputs) {
         if (!is_image_output(text)) {
-            outputs.push_back(parse_output(text));
+            outputs.push_back(parse_export_request(text));
             continue;
         }
         const image_output image = parse_image_output(text);
@@ -412,7 +348,12 @@ int run_build(const build_settings& settings) {
     }
     active_cancel = nullptr;
     const digest& id = outcome->id;
-    write_outputs(images, id, outputs, [&](const build_event& e) { renderer.on(e); });
+    for (const export_request& out : outputs) {
+        if (out.dest.empty()) continue;  // type=docker without dest: the store contains it
+        const std::uint64_t bytes =
+            export_image(images, id, out, [&](const build_event& e) { renderer.on(e); });
+        renderer.exported(out.type, out.dest.string(), bytes);
+    }
     for (const reference& name : output_names)
         images.tag(id, name);
     push_built_image(images, id, push_targets, build.registry, quiet ? nullptr : &std::cout,

@@ -1,7 +1,6 @@
 // Docker-style rendering of build events.
 #include "build_output.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,16 +8,12 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
-#include <dockwright/build/progress_sink.hpp>
 #include <dockwright/core/error.hpp>
 #include <dockwright/dockerfile/detail/utf8.hpp>
 #include <dockwright/dockerfile/dockerignore.hpp>
-#include <dockwright/layer/byte_sink.hpp>
-#include <dockwright/layer/layer_writer.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "../lib/core/unique_fd.hpp"
 #include "human_units.hpp"
 #include "live_display.hpp"
 
@@ -219,14 +214,10 @@ std::uint64_t context_upload_size(const fs::path& context) {
     return total;
 }
 
-void write_rootfs_tar(const fs::path& root, const fs::path& dest,
-                      const build_event_sink& progress) {
-    const unique_fd fd(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) throw error("cannot create " + dest.string() + ": " + std::strerror(errno));
-    layer::fd_sink file(fd.get());
-    progress_sink sink(file, progress, "export");
-    layer::write_tree_layer(root, sink);
-    sink.finish();
+void build_renderer::exported(const std::string& type, const std::string& dest,
+                              std::uint64_t bytes) {
+    if (display_) return;
+    line("Exported type=" + type + " to " + dest + ": " + std::to_string(bytes) + " bytes");
 }
 
 void build_renderer::finish_display(bool succeeded) {

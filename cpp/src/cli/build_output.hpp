@@ -51,6 +51,9 @@ class build_renderer {
     /// Ends the live display with its final frame, so that plain lines can follow; the
     /// other styles do nothing. failed() and succeeded() call it too.
     void finish_display(bool succeeded);
+    /// `Exported type=<type> to <dest>: <bytes> bytes` once an `-o` output is written, for the
+    /// classic and json styles; the live display shows the export's finished bar instead.
+    void exported(const std::string& type, const std::string& dest, std::uint64_t bytes);
     /// `Successfully built <id>` and one `Successfully tagged <name>` per tag.
     void succeeded(const digest& id, const std::vector<reference>& tags);
 
@@ -69,10 +72,5 @@ class build_renderer {
 /// The size of the tar the docker CLI would send for `context`: the entries .dockerignore
 /// keeps, 512-byte headers, contents padded to 512 bytes, and the 1024-byte end marker.
 std::uint64_t context_upload_size(const std::filesystem::path& context);
-
-/// Writes the directory `root` as one tar file at `dest`, reporting `export` progress events
-/// in bytes written to `progress`.
-void write_rootfs_tar(const std::filesystem::path& root, const std::filesystem::path& dest,
-                      const build_event_sink& progress = {});
 
 }  // namespace dockwright::cli

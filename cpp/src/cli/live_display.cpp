@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dockwright/core/utf8.hpp>
+#include <optional>
 
 #include "human_units.hpp"
 
@@ -76,6 +77,28 @@ std::string truncate(const std::string& text, std::size_t width) {
 std::string amount(std::uint64_t value, progress_unit unit) {
     if (unit == progress_unit::items) return std::to_string(value);
     return human_size(static_cast<double>(value));
+}
+
+/// Formats the line of one task's progress for a terminal `width` columns wide. `elapsed`,
+/// set for a finished task, follows the numbers.
+std::string task_line(const build_progress& p, const std::string& indent, std::size_t width,
+                      bool color,
+                      std::optional<std::chrono::steady_clock::duration> elapsed = std::nullopt) {
+    std::string label = indent + p.task;
+    if (label.size() < indent.size() + 8) label.resize(indent.size() + 8, ' ');
+    // The last column stays empty because some terminals wrap as soon as it is written.
+    const std::size_t usable = width > 1 ? width - 1 : 1;
+    std::string numbers = amount(p.current, p.unit);
+    if (p.total != 0) numbers += " / " + amount(p.total, p.unit);
+    if (elapsed) numbers += "  " + format_timer(*elapsed);
+    if (p.total == 0) return truncate(label + " " + numbers, usable);
+    const std::size_t fixed = columns(label) + columns(numbers) + 4;
+    const std::size_t bar_width =
+        usable > fixed + 4 ? std::min<std::size_t>(usable - fixed, 40) : 0;
+    if (bar_width == 0) return truncate(label + " " + numbers, usable);
+    std::string bar = progress_bar(p.current, p.total, bar_width);
+    if (color) bar = std::string("\x1b[") + sgr_cyan + "m" + bar + "\x1b[0m";
+    return label + " " + bar + "  " + numbers;
 }
 
 }  // namespace
@@ -171,7 +194,17 @@ void live_display::on(const build_event& event) {
             step_view* step = current_step();
             auto& tasks = step ? step->tasks : global_tasks_;
             if (event.progress.finished && !step) {
-                tasks.erase(event.progress.task);
+                const auto found = tasks.find(event.progress.task);
+                // Work before the first step (the context scan) leaves the frame when it
+                // ends; work after the steps (exports, pushes) stays as a finished bar.
+                if (!steps_.empty()) {
+                    task_progress done;
+                    done.started = found != tasks.end() ? found->second.started : now;
+                    done.elapsed = now - done.started;
+                    done.progress = event.progress;
+                    finished_tasks_.push_back(std::move(done));
+                }
+                if (found != tasks.end()) tasks.erase(found);
                 break;
             }
             auto [found, inserted] = tasks.try_emplace(event.progress.task);
@@ -252,24 +285,9 @@ std::string live_display::fit(const std::string& text, const std::string& right,
 
 void live_display::append_task(std::vector<std::string>& lines, const task_progress& task,
                                const std::string& indent) const {
-    const build_progress& p = task.progress;
-    std::string label = indent + p.task;
-    if (label.size() < indent.size() + 8) label.resize(indent.size() + 8, ' ');
-    if (p.total == 0) {
-        lines.push_back(fit(label + " " + amount(p.current, p.unit)));
-        return;
-    }
-    const std::string numbers = amount(p.current, p.unit) + " / " + amount(p.total, p.unit);
-    const std::size_t usable = width_ > 1 ? width_ - 1 : 1;
-    const std::size_t fixed = columns(label) + columns(numbers) + 4;
-    const std::size_t bar_width =
-        usable > fixed + 4 ? std::min<std::size_t>(usable - fixed, 40) : 0;
-    if (bar_width == 0) {
-        lines.push_back(fit(label + " " + numbers));
-        return;
-    }
-    lines.push_back(label + " " + paint(progress_bar(p.current, p.total, bar_width), sgr_cyan) +
-                    "  " + numbers);
+    std::optional<std::chrono::steady_clock::duration> elapsed;
+    if (task.progress.finished) elapsed = task.elapsed;
+    lines.push_back(task_line(task.progress, indent, width_, color_, elapsed));
 }
 
 void live_display::append_step(std::vector<std::string>& lines, const step_view& step,
@@ -329,6 +347,8 @@ std::vector<std::string> live_display::frame_lines(bool final, std::size_t& top_
         per_step.push_back(std::move(lines));
     }
     std::vector<std::string> tail;
+    for (const task_progress& task : finished_tasks_)
+        append_task(tail, task, "  ");
     for (const auto& [name, task] : global_tasks_)
         append_task(tail, task, "  ");
     const auto now = std::chrono::steady_clock::now();
@@ -403,6 +423,50 @@ void live_display::write_all(const std::string& bytes) const {
         const ssize_t n = ::write(fd_, bytes.data() + written, bytes.size() - written);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return;  // a closed terminal ends the display, not the build
+        written += static_cast<std::size_t>(n);
+    }
+}
+
+progress_line::progress_line(int fd, std::string task, bool color) : fd_(fd), color_(color) {
+    progress_.task = std::move(task);
+}
+
+progress_line::~progress_line() {
+    if (!finished_ && drawn_ != std::chrono::steady_clock::time_point{}) {
+        // Ends the line an interrupted task left, so later output starts on a line of its own.
+        const char line_feed = '\n';
+        [[maybe_unused]] const ssize_t ignored = ::write(fd_, &line_feed, 1);
+    }
+}
+
+void progress_line::update(std::uint64_t current, std::uint64_t total) {
+    if (finished_) return;
+    progress_.current = current;
+    progress_.total = total;
+    if (std::chrono::steady_clock::now() - drawn_ >= live_display::redraw_interval) draw(false);
+}
+
+void progress_line::finish() {
+    if (finished_) return;
+    progress_.finished = true;
+    draw(true);
+    finished_ = true;
+}
+
+void progress_line::draw(bool final) {
+    drawn_ = std::chrono::steady_clock::now();
+    winsize size{};
+    std::size_t width = 80;
+    if (::ioctl(fd_, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) width = size.ws_col;
+    std::optional<std::chrono::steady_clock::duration> elapsed;
+    if (final) elapsed = drawn_ - started_;
+    std::string out = "\r" + task_line(progress_, "", width, color_, elapsed) + "\x1b[K";
+    if (final) out += "\n";
+    std::size_t written = 0;
+    while (written < out.size()) {
+        const ssize_t n = ::write(fd_, out.data() + written, out.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // a closed terminal ends the line, not the command
         written += static_cast<std::size_t>(n);
     }
 }

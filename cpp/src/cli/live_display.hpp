@@ -47,6 +47,7 @@ class live_display {
     struct task_progress {
         build_progress progress;
         std::chrono::steady_clock::time_point started;
+        std::chrono::steady_clock::duration elapsed{};  ///< Set once the task finished.
     };
 
     struct step_view {
@@ -88,6 +89,9 @@ class live_display {
     std::vector<step_view> steps_;
     std::size_t fixed_steps_ = 0;  ///< Steps printed for good above the redrawn part.
     std::map<std::string, task_progress> global_tasks_;
+    /// Tasks that ran after the first step outside any step (exports and pushes after the
+    /// last step) and finished. Their full bars stay in the frame, the final one included.
+    std::vector<task_progress> finished_tasks_;
     std::size_t live_lines_ = 0;  ///< Lines of the redrawn part on screen now.
     bool dirty_ = true;
     bool finished_ = false;
@@ -105,5 +109,33 @@ class live_display {
 /// Renders a progress bar of `width` cells (at least 1) for `current` of `total`.
 [[nodiscard]] std::string progress_bar(std::uint64_t current, std::uint64_t total,
                                        std::size_t width);
+
+/// Draws one task's progress on a terminal as one line, `<task> <bar>  <current> / <total>`,
+/// in the live display's style, for commands without a live display (`dockwright save`).
+/// The line is rewritten in place at most every live_display::redraw_interval. Not
+/// thread-safe.
+class progress_line {
+  public:
+    /// Draws on the terminal at `fd` (not owned). `color` adds SGR colours.
+    progress_line(int fd, std::string task, bool color = true);
+    ~progress_line();
+    progress_line(const progress_line&) = delete;
+    progress_line& operator=(const progress_line&) = delete;
+
+    /// Sets the amount done and the total in bytes; redraws when the interval has passed.
+    void update(std::uint64_t current, std::uint64_t total);
+    /// Draws the last state with the elapsed time and ends the line. Later calls do nothing.
+    void finish();
+
+  private:
+    void draw(bool final);
+
+    int fd_;
+    bool color_;
+    build_progress progress_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point drawn_{};
+    bool finished_ = false;
+};
 
 }  // namespace dockwright::cli

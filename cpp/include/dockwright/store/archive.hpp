@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,15 +50,23 @@ struct load_limits {
 std::vector<loaded_image> load_archive(store& target, const std::filesystem::path& input,
                                        const load_limits& limits = {});
 
+/// Receives the progress of save_archive(): the bytes written so far and the total it will
+/// write (the archive file, or every file of an OCI layout directory).
+using save_progress = std::function<void(std::uint64_t written, std::uint64_t total)>;
+
 /// Writes the images named by `names` (references or IDs) as one archive. `output` is a file
 /// path, `-` for standard output, or for archive_format::oci a directory (existing, or given
 /// with a trailing `/`), which then receives the layout itself instead of a tar of it. A
 /// repository name without tag selects every tag of that repository, as docker save does.
 /// `layer_compression` applies to OCI layouts only, whose layers it compresses (media type
 /// `...layer.v1.tar+gzip` or `+zstd`); docker-archive layers are always uncompressed.
+/// `progress`, when set, is called with `(0, total)` before the first byte is written and
+/// then after each write; the last call has `written == total`. Files of an OCI layout
+/// directory that exist already are not written and do not count.
 void save_archive(const store& source, std::span<const std::string> names,
                   const std::filesystem::path& output, archive_format format,
-                  layer::compression layer_compression = layer::compression::none);
+                  layer::compression layer_compression = layer::compression::none,
+                  const save_progress& progress = {});
 
 /// What import_rootfs() records.
 struct import_options {

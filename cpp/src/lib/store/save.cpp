@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <tuple>
 
+#include "../core/unique_fd.hpp"
 #include "dockwright/core/json.hpp"
 #include "dockwright/image/oci.hpp"
 #include "dockwright/layer/byte_sink.hpp"
@@ -116,49 +118,100 @@ class output_file {
     int fd_ = -1;
 };
 
-/// Writes tar entries owned by root, as docker save's archive does.
-class archive_writer {
+/// Passes bytes on to `next` and reports the running count to a save_progress callback.
+class progress_counter final : public layer::byte_sink {
   public:
-    explicit archive_writer(int fd) : sink_(fd), tar_(sink_) {}
-
-    void directory(const std::string& name, std::int64_t mtime) {
-        tar_.write_header(entry(name + "/", layer::entry_type::directory, 040755, 0, mtime));
+    progress_counter(layer::byte_sink& next, const save_progress& progress, std::uint64_t total)
+        : next_(next), progress_(progress), total_(total) {
+        if (progress_) progress_(0, total_);
     }
+
+    void write(std::span<const std::byte> bytes) override {
+        next_.write(bytes);
+        add(bytes.size());
+    }
+    using layer::byte_sink::write;
+    void finish() override { next_.finish(); }
+
+    void add(std::uint64_t count) {
+        written_ += count;
+        if (progress_) progress_(written_, total_);
+    }
+
+  private:
+    layer::byte_sink& next_;
+    const save_progress& progress_;
+    std::uint64_t total_;
+    std::uint64_t written_ = 0;
+};
+
+/// Returns the bytes `entry` takes in a tar: its header blocks, PAX records included, and its
+/// data padded to whole 512-byte blocks.
+std::uint64_t tar_entry_size(const layer::tar_entry& entry) {
+    layer::string_sink header;
+    layer::tar_writer measure(header);
+    measure.write_header(entry);
+    const auto data = static_cast<std::uint64_t>(entry.size);
+    return header.data().size() + (data + 511) / 512 * 512;
+}
+
+/// The entries of an archive, owned by root as in docker save's archive. The plan is measured
+/// before anything is written, so that progress reports carry the archive's size from the
+/// first byte on.
+class archive_plan {
+  public:
+    void directory(const std::string& name, std::int64_t mtime) {
+        add({entry(name + "/", layer::entry_type::directory, 040755, 0, mtime), {}, {}});
+    }
+    /// Adds a file holding `bytes`, which must stay valid until write() returns.
     void file(const std::string& name, std::string_view bytes, std::int64_t mtime) {
-        tar_.write_header(entry(name, layer::entry_type::regular, 0100644,
-                                static_cast<std::int64_t>(bytes.size()), mtime));
-        tar_.write_data(std::as_bytes(std::span(bytes)));
+        add({entry(name, layer::entry_type::regular, 0100644,
+                   static_cast<std::int64_t>(bytes.size()), mtime),
+             bytes,
+             {}});
     }
     void symlink(const std::string& name, const std::string& target, std::int64_t mtime) {
         auto header = entry(name, layer::entry_type::symlink, 0120777, 0, mtime);
         header.linkname = target;
-        tar_.write_header(header);
+        add({header, {}, {}});
     }
+    /// Adds a file with the contents of `source`, whose size is read now.
     void file_from(const std::string& name, const fs::path& source, std::int64_t mtime) {
-        const int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            throw store_error(source.string(), std::string("cannot open: ") + std::strerror(errno));
         struct stat info {};
-        ::fstat(fd, &info);
-        tar_.write_header(entry(name, layer::entry_type::regular, 0100644, info.st_size, mtime));
-        std::vector<std::byte> buffer(1 << 20);
-        std::int64_t left = info.st_size;
-        while (left > 0) {
-            const ssize_t count = ::read(fd, buffer.data(), buffer.size());
-            if (count < 0 && errno == EINTR) continue;
-            if (count <= 0) {
-                ::close(fd);
-                throw store_error(source.string(), "read failed or file shrank");
-            }
-            const auto used = std::min<std::int64_t>(count, left);
-            tar_.write_data(std::span(buffer).first(static_cast<std::size_t>(used)));
-            left -= used;
+        if (::stat(source.c_str(), &info) != 0) {
+            throw store_error(source.string(), std::string("cannot stat: ") + std::strerror(errno));
         }
-        ::close(fd);
+        add({entry(name, layer::entry_type::regular, 0100644, info.st_size, mtime), {}, source});
     }
-    void close() { tar_.close(); }
+
+    /// The size of the archive in bytes, the end-of-archive marker included.
+    [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+    void write(int fd, const save_progress& progress) const {
+        layer::fd_sink file(fd);
+        progress_counter counted(file, progress, size_);
+        layer::tar_writer tar(counted);
+        std::vector<std::byte> buffer;
+        for (const planned_entry& planned : entries_) {
+            tar.write_header(planned.header);
+            if (!planned.source.empty()) {
+                if (buffer.empty()) buffer.resize(1 << 20);
+                copy_data(tar, planned, buffer);
+            } else if (!planned.bytes.empty()) {
+                tar.write_data(std::as_bytes(std::span(planned.bytes)));
+            }
+        }
+        tar.close();
+    }
 
   private:
+    /// One entry and where its data comes from: `bytes` in memory or the file `source`.
+    struct planned_entry {
+        layer::tar_entry header;
+        std::string_view bytes;
+        fs::path source;
+    };
+
     static layer::tar_entry entry(const std::string& name, layer::entry_type type,
                                   std::uint32_t mode, std::int64_t size, std::int64_t mtime) {
         layer::tar_entry header;
@@ -172,8 +225,34 @@ class archive_writer {
         return header;
     }
 
-    layer::fd_sink sink_;
-    layer::tar_writer tar_;
+    void add(planned_entry planned) {
+        size_ += tar_entry_size(planned.header);
+        entries_.push_back(std::move(planned));
+    }
+
+    static void copy_data(layer::tar_writer& tar, const planned_entry& planned,
+                          std::vector<std::byte>& buffer) {
+        const fs::path& source = planned.source;
+        const int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            throw store_error(source.string(), std::string("cannot open: ") + std::strerror(errno));
+        struct closer {
+            int fd;
+            ~closer() { ::close(fd); }
+        } close_fd{fd};
+        std::int64_t left = planned.header.size;
+        while (left > 0) {
+            const ssize_t count = ::read(fd, buffer.data(), buffer.size());
+            if (count < 0 && errno == EINTR) continue;
+            if (count <= 0) throw store_error(source.string(), "read failed or file shrank");
+            const auto used = std::min<std::int64_t>(count, left);
+            tar.write_data(std::span(buffer).first(static_cast<std::size_t>(used)));
+            left -= used;
+        }
+    }
+
+    std::vector<planned_entry> entries_;
+    std::uint64_t size_ = 1024;  // the two zero blocks that end an archive
 };
 
 std::string json_string(std::string_view text) {
@@ -200,8 +279,8 @@ std::string repositories_json(
     return text + "}\n";
 }
 
-void save_docker(const store& source, const std::vector<selected_image>& images, int fd) {
-    archive_writer out(fd);
+void save_docker(const store& source, const std::vector<selected_image>& images, int fd,
+                 const save_progress& progress) {
     struct pending_file {
         enum class kind { directory, bytes, blob, symlink } type;
         std::string data;
@@ -278,6 +357,7 @@ void save_docker(const store& source, const std::vector<selected_image>& images,
             pending_file::kind::bytes, repositories_json(repositories), {}, 0};
     }
     // The map's byte-wise order equals Go's filepath.Walk order for these names.
+    archive_plan out;
     for (const auto& [name, pending] : entries) {
         switch (pending.type) {
             case pending_file::kind::directory:
@@ -294,7 +374,7 @@ void save_docker(const store& source, const std::vector<selected_image>& images,
                 break;
         }
     }
-    out.close();
+    out.write(fd, progress);
 }
 
 /// The OCI documents of a set of images: blobs by digest and the index.
@@ -445,8 +525,8 @@ oci_layout build_oci(const store& source, const std::vector<selected_image>& ima
 
 constexpr std::string_view oci_layout_file = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-void write_oci_tar(const oci_layout& layout, int fd) {
-    archive_writer out(fd);
+void write_oci_tar(const oci_layout& layout, int fd, const save_progress& progress) {
+    archive_plan out;
     out.directory("blobs", 0);
     out.directory("blobs/sha256", 0);
     std::map<std::string, const void*> order;
@@ -464,7 +544,7 @@ void write_oci_tar(const oci_layout& layout, int fd) {
     }
     out.file("index.json", layout.index, 0);
     out.file("oci-layout", oci_layout_file, 0);
-    out.close();
+    out.write(fd, progress);
 }
 
 void write_file(const fs::path& path, std::string_view bytes) {
@@ -483,23 +563,101 @@ void write_file(const fs::path& path, std::string_view bytes) {
     }
 }
 
-void write_oci_directory(const oci_layout& layout, const fs::path& directory) {
+/// Opens `path` with `flags`. Throws store_error naming the path when the open fails.
+unique_fd open_file(const fs::path& path, int flags) {
+    unique_fd fd(::open(path.c_str(), flags | O_CLOEXEC, 0644));
+    if (!fd) throw store_error(path.string(), std::string("cannot open: ") + std::strerror(errno));
+    return fd;
+}
+
+/// Copies the file `source` to the new file `target`, calling `copied` with each chunk's
+/// size, so a large layer shows progress as it goes.
+void copy_blob(const fs::path& source, const fs::path& target,
+               const std::function<void(std::uint64_t)>& copied) {
+    const unique_fd input = open_file(source, O_RDONLY);
+    const unique_fd output = open_file(target, O_WRONLY | O_CREAT | O_EXCL);
+    // copy_file_range lets the kernel copy (or share extents) without a trip through user
+    // space. Chunks of 8 MiB keep the progress reports frequent.
+    constexpr std::size_t chunk = 8 << 20;
+    bool kernel_copy = true;
+    std::vector<char> buffer;
+    for (;;) {
+        ssize_t count = -1;
+        if (kernel_copy) {
+            count = ::copy_file_range(input.get(), nullptr, output.get(), nullptr, chunk, 0);
+            if (count < 0 &&
+                (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+                kernel_copy = false;
+                continue;
+            }
+        } else {
+            if (buffer.empty()) buffer.resize(1 << 20);
+            count = ::read(input.get(), buffer.data(), buffer.size());
+            for (ssize_t done = 0; count > 0 && done < count;) {
+                const ssize_t n = ::write(output.get(), buffer.data() + done,
+                                          static_cast<std::size_t>(count - done));
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) {
+                    throw store_error(target.string(),
+                                      std::string("write failed: ") + std::strerror(errno));
+                }
+                done += n;
+            }
+        }
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) {
+            throw store_error(source.string(), std::string("copy failed: ") + std::strerror(errno));
+        }
+        if (count == 0) break;
+        copied(static_cast<std::uint64_t>(count));
+    }
+}
+
+void write_oci_directory(const oci_layout& layout, const fs::path& directory,
+                         const save_progress& progress) {
     fs::create_directories(directory / "blobs" / "sha256");
+    const auto blob_path = [&](const std::string& id) {
+        return directory / "blobs" / "sha256" / std::string(digest::parse(id).hex());
+    };
+    std::uint64_t total = oci_layout_file.size() + layout.index.size();
     for (const auto& [id, bytes] : layout.documents) {
-        const fs::path path = directory / "blobs" / "sha256" / std::string(digest::parse(id).hex());
-        if (!fs::exists(path)) write_file(path, bytes);
+        if (!fs::exists(blob_path(id))) total += bytes.size();
     }
     for (const auto& [id, source] : layout.layers) {
-        const fs::path path = directory / "blobs" / "sha256" / std::string(digest::parse(id).hex());
+        if (!fs::exists(blob_path(id))) total += fs::file_size(source);
+    }
+    std::uint64_t written = 0;
+    const auto add = [&](std::uint64_t count) {
+        written += count;
+        if (progress) progress(written, total);
+    };
+    if (progress) progress(0, total);
+
+    for (const auto& [id, bytes] : layout.documents) {
+        const fs::path path = blob_path(id);
+        if (fs::exists(path)) continue;
+        write_file(path, bytes);
+        add(bytes.size());
+    }
+    for (const auto& [id, source] : layout.layers) {
+        const fs::path path = blob_path(id);
         if (fs::exists(path)) continue;
         const fs::path temp = path.string() + detail::unique_name(".tmp-");
-        fs::copy_file(source, temp);
+        try {
+            copy_blob(source, temp, add);
+        } catch (...) {
+            std::error_code ignored;
+            fs::remove(temp, ignored);
+            throw;
+        }
         fs::rename(temp, path);
     }
     write_file(directory / "oci-layout", oci_layout_file);
+    add(oci_layout_file.size());
     // NOTE: an existing index.json is replaced, so images saved there before are dropped from
     // the index although their blobs stay.
     write_file(directory / "index.json", layout.index);
+    add(layout.index.size());
 }
 
 }  // namespace
@@ -537,7 +695,8 @@ std::vector<digest> legacy_layer_ids(const image& config) {
 }
 
 void save_archive(const store& source, std::span<const std::string> names, const fs::path& output,
-                  archive_format format, layer::compression layer_compression) {
+                  archive_format format, layer::compression layer_compression,
+                  const save_progress& progress) {
     if (names.empty()) throw store_error("save", "no image given");
     const auto images = select_images(source, names);
     if (format == archive_format::oci) {
@@ -553,16 +712,16 @@ void save_archive(const store& source, std::span<const std::string> names, const
         std::error_code ignored;
         const std::string text = output.string();
         if (output != "-" && (fs::is_directory(output, ignored) || text.ends_with('/'))) {
-            write_oci_directory(layout, output);
+            write_oci_directory(layout, output, progress);
             return;
         }
         output_file out(output);
-        write_oci_tar(layout, out.fd());
+        write_oci_tar(layout, out.fd(), progress);
         out.commit();
         return;
     }
     output_file out(output);
-    save_docker(source, images, out.fd());
+    save_docker(source, images, out.fd(), progress);
     out.commit();
 }
 
