@@ -33,12 +33,17 @@ struct layer_record {
 struct image_record {
     digest id;
     std::optional<digest> parent;
+    /// The tags, sorted by their full text.
     std::vector<std::string> references;
     std::vector<digest> diff_ids;
     /// The config's `created` time as written in it (RFC 3339).
     std::string created;
     /// The sum of the uncompressed layer sizes in bytes.
     std::uint64_t size = 0;
+    /// The repository digests (`docker.io/library/busybox@sha256:...`): the digest of the
+    /// manifest or index a registry served when this image was pulled or pushed. Sorted by
+    /// their full text, as Docker's reference store sorts them.
+    std::vector<std::string> repo_digests{};
 };
 
 /// One inconsistency found by store::verify(): what it concerns and what is wrong.
@@ -79,7 +84,8 @@ enum class blob_hashing {
 /// `blobs/sha256/<hex>` only after the digest is checked and (unless the durability is
 /// deferred) the data is fsync'ed. A writer destroyed without commit() removes its temporary
 /// file. Blobs larger than one buffer bypass the page cache (O_DIRECT, where the file system
-/// allows it): a layer of a gigabyte then costs no gigabyte of cache pages.
+/// allows it): a layer of a gigabyte then costs no gigabyte of cache pages. Their full buffers
+/// are written by a thread of the writer, so the disk works while the caller hashes.
 class blob_writer final : public layer::byte_sink {
   public:
     explicit blob_writer(const store& owner,
@@ -107,6 +113,9 @@ class blob_writer final : public layer::byte_sink {
     struct aligned_free {
         void operator()(std::byte* memory) const noexcept;
     };
+    using buffer_ptr = std::unique_ptr<std::byte[], aligned_free>;
+    static buffer_ptr allocate_buffer();
+    class background_writer;
 
     const store& owner_;
     std::filesystem::path temp_path_;
@@ -117,8 +126,10 @@ class blob_writer final : public layer::byte_sink {
     blob_hashing hashing_;
     std::uint64_t size_ = 0;
     /// One page-aligned buffer; full buffers go to the file, the tail at commit().
-    std::unique_ptr<std::byte[], aligned_free> buffer_;
+    buffer_ptr buffer_;
     std::size_t buffered_ = 0;
+    /// Writes full buffers from the second one on; made when the first buffer fills.
+    std::unique_ptr<background_writer> background_;
     blob_durability durability_;
     void open_file(bool direct);
     void flush_full_buffer();
@@ -130,7 +141,13 @@ struct image_commit {
     std::string config;
     std::vector<layer_record> layers;
     std::optional<digest> parent;
+    /// Tags, and digest references (`name@sha256:...`, recorded as repository digests without
+    /// any tag). One that names another image is moved to this one.
     std::vector<reference> references;
+    /// Repository digests (`name@sha256:...`) that are added only where the store has no such
+    /// repository digest yet. Docker's engine records the digest of a pull by tag, and of a
+    /// push, that way (addDigestReference), so the first image keeps it.
+    std::vector<reference> repo_digests{};
 };
 
 /// What commit_image() did: the new image ID and, per reference, the image it was taken from.
@@ -201,16 +218,27 @@ class store {
     [[nodiscard]] std::vector<std::pair<reference, digest>> repository_tags(
         const std::string& name) const;
 
-    /// Points `target` at the image. Returns the image it pointed to before, if any.
+    /// Points `target` at the image. Returns the image it pointed to before, if any. Throws
+    /// invalid_value_error when `target` has a digest.
     std::optional<digest> tag(const digest& id, const reference& target);
+
+    /// Records the repository digest `target.name()@digest` for the image, unless the store
+    /// has that repository digest already (for this or another image), as commit_image()
+    /// treats image_commit::repo_digests. Returns whether it was added. Throws
+    /// image_not_found_error for an unknown image and invalid_value_error when `target` has
+    /// no digest.
+    bool add_repo_digest(const digest& id, const reference& target);
 
     /// Removes a reference or an image as `docker rmi` does and returns the lines to print
     /// (`Untagged: busybox:latest`, `Deleted: sha256:...`). An image with children, or one
-    /// given by ID that several references name, is rejected unless `force` is set.
+    /// given by ID that several references name, is rejected unless `force` is set. Removing
+    /// the last tag of a repository also removes that repository's digests from the image,
+    /// and the image is deleted once it has no tag and no repository digest left.
     std::vector<std::string> remove(std::string_view text, bool force);
 
-    /// Removes dangling images (no reference and no children) when `dangling_images` is set,
-    /// then every blob, layer row and snapshot no image uses and every leftover temporary file.
+    /// Removes dangling images (no tag, no repository digest and no children) when
+    /// `dangling_images` is set, then every blob, layer row and snapshot no image uses and
+    /// every leftover temporary file.
     prune_report prune(bool dangling_images = true);
 
     /// Recomputes the digest of every blob and checks every row against the blobs and the

@@ -7,17 +7,23 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <new>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "dockwright/core/time.hpp"
 #include "dockwright/layer/apply.hpp"
 #include "dockwright/layer/layer_error.hpp"
 #include "files.hpp"
+#include "repo_digests.hpp"
 #include "sqlite.hpp"
 
 namespace dockwright {
@@ -129,17 +135,116 @@ void blob_writer::aligned_free::operator()(std::byte* memory) const noexcept {
     std::free(memory);
 }
 
+blob_writer::buffer_ptr blob_writer::allocate_buffer() {
+    void* memory = std::aligned_alloc(blob_buffer_alignment, blob_buffer_size);
+    if (memory == nullptr) throw std::bad_alloc();
+    return buffer_ptr(static_cast<std::byte*>(memory));
+}
+
+/// A thread that writes full buffers to the blob's file in order, with a few buffers in
+/// flight, so that writing overlaps with the caller's hashing and encoding. The first
+/// failure is kept and thrown to the caller by the next submit() or by finish().
+class blob_writer::background_writer {
+  public:
+    background_writer(int fd, const fs::path& path, bool& direct)
+        : fd_(fd), path_(path), direct_(direct), thread_([this] { run(); }) {}
+
+    ~background_writer() {
+        {
+            const std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        changed_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+    background_writer(const background_writer&) = delete;
+    background_writer& operator=(const background_writer&) = delete;
+
+    /// Queues `full` for writing and returns an empty buffer, waiting while every buffer is in
+    /// flight.
+    buffer_ptr submit(buffer_ptr full) {
+        std::unique_lock lock(mutex_);
+        rethrow();
+        queue_.push_back(std::move(full));
+        changed_.notify_all();
+        if (free_.empty() && made_ < in_flight_limit) {
+            ++made_;
+            lock.unlock();
+            return allocate_buffer();
+        }
+        changed_.wait(lock, [this] { return !free_.empty() || failure_; });
+        rethrow();
+        buffer_ptr next = std::move(free_.back());
+        free_.pop_back();
+        return next;
+    }
+
+    /// Waits until every queued buffer is written, then stops the thread.
+    void finish() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return (queue_.empty() && !busy_) || failure_; });
+        stopping_ = true;
+        changed_.notify_all();
+        lock.unlock();
+        thread_.join();
+        rethrow();
+    }
+
+  private:
+    static constexpr int in_flight_limit = 4;
+
+    void rethrow() {
+        if (failure_) std::rethrow_exception(failure_);
+    }
+
+    void run() {
+        std::unique_lock lock(mutex_);
+        while (true) {
+            changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+            if (queue_.empty()) return;
+            buffer_ptr buffer = std::move(queue_.front());
+            queue_.pop_front();
+            busy_ = true;
+            lock.unlock();
+            std::exception_ptr failed;
+            try {
+                write_all(fd_, buffer.get(), blob_buffer_size, path_, direct_);
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            lock.lock();
+            busy_ = false;
+            free_.push_back(std::move(buffer));
+            if (failed && !failure_) failure_ = failed;
+            changed_.notify_all();
+            if (failure_) return;
+        }
+    }
+
+    int fd_;
+    fs::path path_;
+    bool& direct_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<buffer_ptr> queue_;
+    std::vector<buffer_ptr> free_;
+    int made_ = 1;  // the caller's buffer
+    bool busy_ = false;
+    bool stopping_ = false;
+    std::exception_ptr failure_;
+    std::thread thread_;
+};
+
 // The temporary file is created when the first buffer fills or at commit(), so a blob that is
 // never committed (the empty layer of a RUN that changed nothing) costs no file creation.
 blob_writer::blob_writer(const store& owner, blob_durability durability, blob_hashing hashing)
     : owner_(owner), hashing_(hashing), durability_(durability) {
     temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
-    void* memory = std::aligned_alloc(blob_buffer_alignment, blob_buffer_size);
-    if (memory == nullptr) throw std::bad_alloc();
-    buffer_.reset(static_cast<std::byte*>(memory));
+    buffer_ = allocate_buffer();
 }
 
 blob_writer::~blob_writer() {
+    background_.reset();  // stops the thread before the file goes
     if (fd_ >= 0) {
         ::close(fd_);
         ::unlink(temp_path_.c_str());
@@ -169,8 +274,11 @@ void blob_writer::open_file(bool direct) {
 }
 
 void blob_writer::flush_full_buffer() {
-    if (fd_ < 0) open_file(true);
-    write_all(fd_, buffer_.get(), buffered_, temp_path_, direct_);
+    if (fd_ < 0) {
+        open_file(true);
+        background_ = std::make_unique<background_writer>(fd_, temp_path_, direct_);
+    }
+    buffer_ = background_->submit(std::move(buffer_));
     buffered_ = 0;
 }
 
@@ -189,6 +297,10 @@ void blob_writer::write(std::span<const std::byte> bytes) {
 digest blob_writer::commit(const std::optional<digest>& expected) {
     if (hashing_ == blob_hashing::supplied && !expected) {
         throw std::invalid_argument("blob_writer::commit: the caller supplies the digest");
+    }
+    if (background_) {
+        background_->finish();
+        background_.reset();
     }
     if (fd_ < 0) {
         // The whole blob fits the buffer: an ordinary write through the page cache.
@@ -238,6 +350,7 @@ store::store(fs::path root) : root_(std::move(root)) {
         if (failure) throw store_error(root_.string(), "cannot create: " + failure.message());
     }
     db_ = std::make_unique<database>(root_ / "metadata.db");
+    detail::upgrade_schema(db_->connection);
 }
 
 store::~store() = default;
@@ -362,6 +475,12 @@ commit_result store::insert_image_rows(const image_commit& request, const digest
     }
     commit_result result{id, {}};
     for (const auto& target : request.references) {
+        if (target.digest()) {
+            const auto previous = detail::put_repo_digest(
+                db, target.with_digest(*target.digest()).str(), id.str(), true);
+            if (previous) result.moved_references.emplace_back(target, digest::parse(*previous));
+            continue;
+        }
         detail::sqlite_statement old(db, "SELECT image_id FROM refs WHERE name = ?1");
         old.bind(1, target.str());
         if (old.step()) {
@@ -374,6 +493,12 @@ commit_result store::insert_image_rows(const image_commit& request, const digest
             "ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id");
         upsert.bind(1, target.str()).bind(2, id.str());
         upsert.run();
+    }
+    for (const auto& target : request.repo_digests) {
+        if (!target.digest()) {
+            throw invalid_value_error("reference", target.str(), "repository digest has no digest");
+        }
+        detail::put_repo_digest(db, target.with_digest(*target.digest()).str(), id.str(), false);
     }
     return result;
 }
@@ -458,7 +583,7 @@ image_record store::get(const digest& id) const {
     detail::sqlite_statement row(db, "SELECT parent, created, size FROM images WHERE id = ?1");
     row.bind(1, id.str());
     if (!row.step()) throw image_not_found_error(id.str());
-    image_record record{id, std::nullopt, {}, {}, {}, 0};
+    image_record record{id, std::nullopt, {}, {}, {}, 0, {}};
     record.parent = optional_digest(row.optional_text(0));
     record.created = row.text(1);
     record.size = static_cast<std::uint64_t>(row.integer(2));
@@ -471,6 +596,7 @@ image_record store::get(const digest& id) const {
     layers.bind(1, id.str());
     while (layers.step())
         record.diff_ids.push_back(digest::parse(layers.text(0)));
+    record.repo_digests = detail::repo_digests_of(db, id.str());
     return record;
 }
 
@@ -508,6 +634,13 @@ std::optional<image_record> store::find(std::string_view text) const {
         detail::sqlite_statement row(db, "SELECT image_id FROM refs WHERE name = ?1");
         row.bind(1, target.str());
         if (row.step()) return get(digest::parse(row.text(0)));
+        // As Docker's reference store, a reference with a tag and a digest is looked up by
+        // its digest alone.
+        if (target.digest()) {
+            const auto id =
+                detail::repo_digest_image(db, target.with_digest(*target.digest()).str());
+            if (id) return get(digest::parse(*id));
+        }
         if (target.digest() && !target.tag() && image_exists(target.digest()->str())) {
             return get(*target.digest());
         }
@@ -580,6 +713,9 @@ std::vector<std::pair<reference, digest>> store::repository_tags(const std::stri
 }
 
 std::optional<digest> store::tag(const digest& id, const reference& target) {
+    if (target.digest()) {
+        throw invalid_value_error("reference", target.str(), "a tag cannot contain a digest");
+    }
     auto& db = db_->connection;
     detail::sqlite_transaction transaction(db);
     detail::sqlite_statement exists(db, "SELECT 1 FROM images WHERE id = ?1");
@@ -598,14 +734,73 @@ std::optional<digest> store::tag(const digest& id, const reference& target) {
     return previous;
 }
 
+bool store::add_repo_digest(const digest& id, const reference& target) {
+    if (!target.digest()) {
+        throw invalid_value_error("reference", target.str(), "repository digest has no digest");
+    }
+    auto& db = db_->connection;
+    detail::sqlite_transaction transaction(db);
+    detail::sqlite_statement exists(db, "SELECT 1 FROM images WHERE id = ?1");
+    exists.bind(1, id.str());
+    if (!exists.step()) throw image_not_found_error(id.str());
+    const std::string name = target.with_digest(*target.digest()).str();
+    const bool added = !detail::repo_digest_image(db, name);
+    if (added) detail::put_repo_digest(db, name, id.str(), false);
+    transaction.commit();
+    return added;
+}
+
+namespace {
+
+/// Returns whether the references (tags and repository digests, at least two) lie in one
+/// repository with at most one tag among them. moby's isSingleReference
+/// (daemon/images/image_delete.go) decides with this whether `rmi ID` may remove them all
+/// without --force.
+bool is_single_reference(const std::vector<std::string>& tags,
+                         const std::vector<std::string>& repo_digests) {
+    if (tags.size() > 1) return false;
+    std::set<std::string> digest_repositories;
+    for (const auto& name : repo_digests)
+        digest_repositories.insert(reference::parse(name).name());
+    const std::string repository =
+        reference::parse(tags.empty() ? repo_digests.front() : tags.front()).name();
+    return digest_repositories.size() == 1 && digest_repositories.contains(repository);
+}
+
+/// Returns the references that `rmi` of the reference `named` removes, in the order of moby's
+/// ImageDelete (daemon/images/image_delete.go): the reference itself, then, when it was the
+/// repository's last tag, the digests of that repository, so that no repository is left with
+/// digests only.
+std::vector<std::string> references_to_untag(const reference& named, const image_record& image) {
+    std::vector<std::string> untag{named.str()};
+    if (named.digest()) return untag;
+    const std::string repository = named.name();
+    for (const auto& tag : image.references) {
+        if (tag != named.str() && reference::parse(tag).name() == repository) return untag;
+    }
+    for (const auto& name : image.repo_digests) {
+        if (reference::parse(name).name() == repository) untag.push_back(name);
+    }
+    return untag;
+}
+
+}  // namespace
+
 std::vector<std::string> store::remove(std::string_view text, bool force) {
     const image_record found = resolve(text);
+    // Tags and repository digests in the byte-wise order of their full text, the order in
+    // which Docker's reference store lists them.
+    std::vector<std::string> all_references = found.references;
+    all_references.insert(all_references.end(), found.repo_digests.begin(),
+                          found.repo_digests.end());
+    std::sort(all_references.begin(), all_references.end());
     std::optional<reference> named;
     try {
         const reference parsed = reference::parse_tagged(text);
-        if (std::find(found.references.begin(), found.references.end(), parsed.str()) !=
-            found.references.end()) {
-            named = parsed;
+        const std::string name =
+            parsed.digest() ? parsed.with_digest(*parsed.digest()).str() : parsed.str();
+        if (std::find(all_references.begin(), all_references.end(), name) != all_references.end()) {
+            named = reference::parse(name);
         }
     } catch (const invalid_value_error&) {
     }
@@ -614,16 +809,17 @@ std::vector<std::string> store::remove(std::string_view text, bool force) {
     std::vector<std::string> lines;
     std::vector<std::string> untag;
     if (named) {
-        untag.push_back(named->str());
+        untag = references_to_untag(*named, found);
     } else {
-        if (found.references.size() > 1 && !force) {
+        if (all_references.size() > 1 &&
+            !is_single_reference(found.references, found.repo_digests) && !force) {
             throw store_error("conflict", "unable to delete " + found.id.short_id() +
                                               " (must be forced) - image is referenced in multiple "
                                               "repositories");
         }
-        untag = found.references;
+        untag = all_references;
     }
-    const bool delete_image = untag.size() == found.references.size();
+    const bool delete_image = untag.size() == all_references.size();
     const auto dependents = children(found.id);
     if (delete_image && !dependents.empty() && !force && !named) {
         throw store_error("conflict", "unable to delete " + found.id.short_id() +
@@ -633,10 +829,15 @@ std::vector<std::string> store::remove(std::string_view text, bool force) {
 
     detail::sqlite_transaction transaction(db);
     for (const auto& name : untag) {
-        detail::sqlite_statement erase(db, "DELETE FROM refs WHERE name = ?1");
-        erase.bind(1, name);
-        erase.run();
-        lines.push_back("Untagged: " + reference::parse(name).familiar());
+        const reference parsed = reference::parse(name);
+        if (parsed.digest()) {
+            detail::erase_repo_digest(db, name);
+        } else {
+            detail::sqlite_statement erase(db, "DELETE FROM refs WHERE name = ?1");
+            erase.bind(1, name);
+            erase.run();
+        }
+        lines.push_back("Untagged: " + parsed.familiar());
     }
     // Untagging the last name of an image with children keeps the image, as docker does.
     if (delete_image && (dependents.empty() || force)) {
@@ -667,6 +868,7 @@ prune_report store::prune(bool dangling_images) {
                     db,
                     "SELECT id FROM images i WHERE NOT EXISTS "
                     "(SELECT 1 FROM refs r WHERE r.image_id = i.id) AND NOT EXISTS "
+                    "(SELECT 1 FROM repo_digests d WHERE d.image_id = i.id) AND NOT EXISTS "
                     "(SELECT 1 FROM images c WHERE c.parent = i.id) ORDER BY id");
                 while (rows.step())
                     dangling.push_back(rows.text(0));
@@ -856,6 +1058,7 @@ std::vector<verify_problem> store::verify() const {
                 {"reference " + rows.text(0), "names the missing image " + rows.text(1)});
         }
     }
+    detail::verify_repo_digests(db, problems);
     {
         detail::sqlite_statement rows(db, "SELECT chain_id FROM snapshots");
         while (rows.step()) {
