@@ -94,13 +94,12 @@ image_output parse_image_output(const std::string& text) {
     return out;
 }
 
-void push_built_image(const store& images, const digest& id, const std::vector<reference>& targets,
+void push_built_image(store& images, const digest& id, const std::vector<reference>& targets,
                       const registry::registry_options& options, std::ostream* out, bool json) {
     if (targets.empty()) return;
     registry::registry_client client(options);
-    registry::store_source source(images, id);
     for (const reference& target : targets) {
-        const registry::push_result result = client.push(source, target);
+        const registry::push_result result = registry::push_from_store(images, id, target, client);
         if (out == nullptr) continue;
         const std::string line = target.familiar() + ": digest: " + result.digest.str() + " pushed";
         if (json) {

@@ -29,8 +29,9 @@ struct image_output {
 /// Pushes image `id` of `images` to every reference in `targets`, reading the blobs in place,
 /// with one client built from `options`. Writes `<reference>: digest: <manifest digest>` for
 /// each push to `out` (as a jsonmessage `stream` record when `json` is set) unless `out` is
-/// null. Throws registry_error.
-void push_built_image(const store& images, const digest& id, const std::vector<reference>& targets,
+/// null. Records each pushed manifest's digest as a repository digest of the image. Throws
+/// registry_error.
+void push_built_image(store& images, const digest& id, const std::vector<reference>& targets,
                       const registry::registry_options& options, std::ostream* out, bool json);
 
 }  // namespace dockwright::cli

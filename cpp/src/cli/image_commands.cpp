@@ -16,7 +16,55 @@ namespace dockwright::cli {
 
 namespace {
 
-void list_images(bool quiet, bool no_trunc, bool all) {
+/// One row of `images`: repository, tag and digest as docker shows them.
+struct image_row {
+    std::string repository;
+    std::string tag;
+    std::string digest;
+};
+
+/// Returns the rows of an image that has tags or repository digests, as the docker CLI
+/// (20.10, imageFormatTaggedAndDigest) makes them: one row per tag, repeated per digest of
+/// that repository when `digests` is set, then rows for repositories known only by digest,
+/// whose tag is `<none>`. The docker CLI orders repositories as a Go map iterates them, which
+/// is random; these rows follow the repository names' byte order.
+std::vector<image_row> tagged_rows(const std::vector<reference>& tags,
+                                   const std::vector<reference>& repo_digests, bool digests) {
+    std::map<std::string, std::vector<std::string>> tags_by_repository;
+    std::map<std::string, std::vector<std::string>> digests_by_repository;
+    for (const reference& tag : tags)
+        tags_by_repository[tag.familiar_name()].push_back(*tag.tag());
+    for (const reference& name : repo_digests)
+        digests_by_repository[name.familiar_name()].push_back(name.digest()->str());
+    std::vector<image_row> rows;
+    for (const auto& [repository, repository_tags] : tags_by_repository) {
+        std::vector<std::string> shown;
+        if (const auto found = digests_by_repository.find(repository);
+            found != digests_by_repository.end()) {
+            if (digests) shown = found->second;
+            digests_by_repository.erase(found);
+        }
+        for (const std::string& tag : repository_tags) {
+            if (shown.empty()) rows.push_back({repository, tag, "<none>"});
+            for (const std::string& digest_text : shown)
+                rows.push_back({repository, tag, digest_text});
+        }
+    }
+    for (const auto& [repository, repository_digests] : digests_by_repository) {
+        if (!digests) {
+            rows.push_back({repository, "<none>", ""});
+            continue;
+        }
+        for (const std::string& digest_text : repository_digests)
+            rows.push_back({repository, "<none>", digest_text});
+    }
+    return rows;
+}
+
+/// Lists the images as `docker images` does. `filter` is the REPOSITORY[:TAG] argument, a
+/// glob matched against each tag and repository digest (reference::familiar_match); an
+/// image is then listed with the references that match, and not at all when none does.
+void list_images(bool quiet, bool no_trunc, bool all, bool digests, const std::string& filter) {
     store images_store(store::default_root());
     const std::vector<image_record> records = images_store.images();
     // As in docker, an untagged image that is the parent of another (an intermediate build
@@ -25,10 +73,26 @@ void list_images(bool quiet, bool no_trunc, bool all) {
     for (const auto& record : records) {
         if (record.parent) parents.insert(record.parent->str());
     }
+    const auto matching = [&](const std::vector<std::string>& names) {
+        std::vector<reference> kept;
+        for (const auto& name : names) {
+            reference parsed = reference::parse(name);
+            if (filter.empty() || parsed.familiar_match(filter)) kept.push_back(std::move(parsed));
+        }
+        return kept;
+    };
     std::vector<std::vector<std::string>> rows;
-    if (!quiet) rows.push_back({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
+    if (!quiet && digests) {
+        rows.push_back({"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"});
+    } else if (!quiet) {
+        rows.push_back({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
+    }
     for (const auto& record : records) {
-        if (!all && record.references.empty() && parents.contains(record.id.str())) continue;
+        const std::vector<reference> tags = matching(record.references);
+        const std::vector<reference> repo_digests = matching(record.repo_digests);
+        const bool dangling = tags.empty() && repo_digests.empty();
+        if (dangling && !filter.empty()) continue;
+        if (dangling && !all && parents.contains(record.id.str())) continue;
         const std::string id = no_trunc ? record.id.str() : record.id.short_id();
         if (quiet) {
             std::cout << id << '\n';
@@ -36,14 +100,18 @@ void list_images(bool quiet, bool no_trunc, bool all) {
         }
         const std::string created = age(record.created);
         const std::string size = human_size(static_cast<double>(record.size));
-        if (record.references.empty()) {
-            rows.push_back({"<none>", "<none>", id, created, size});
-            continue;
+        std::vector<image_row> shown;
+        if (dangling) {
+            shown.push_back({"<none>", "<none>", "<none>"});
+        } else {
+            shown = tagged_rows(tags, repo_digests, digests);
         }
-        for (const auto& name : record.references) {
-            const reference parsed = reference::parse(name);
-            rows.push_back(
-                {parsed.familiar_name(), parsed.tag().value_or("<none>"), id, created, size});
+        for (const image_row& row : shown) {
+            if (digests) {
+                rows.push_back({row.repository, row.tag, row.digest, id, created, size});
+            } else {
+                rows.push_back({row.repository, row.tag, id, created, size});
+            }
         }
     }
     if (!quiet) print_table(rows);
@@ -130,12 +198,12 @@ std::string inspect_document(const store& source, const image_record& record) {
         text += (first ? "" : ",") + json_string(parsed.familiar());
         first = false;
     }
+    // RepoDigests in the order of their full text (store::get sorts them so), as Docker lists
+    // them, each in its familiar form.
     text += "],\"RepoDigests\":[";
     first = true;
-    for (const auto& name : record.references) {
-        const reference parsed = reference::parse(name);
-        if (!parsed.digest()) continue;
-        text += (first ? "" : ",") + json_string(parsed.familiar());
+    for (const auto& name : record.repo_digests) {
+        text += (first ? "" : ",") + json_string(reference::parse(name).familiar());
         first = false;
     }
     text += "],\"Parent\":" + json_string(record.parent ? record.parent->str() : "");
@@ -240,11 +308,18 @@ void add_image_commands(CLI::App& app) {
         auto quiet = std::make_shared<bool>(false);
         auto no_trunc = std::make_shared<bool>(false);
         auto all = std::make_shared<bool>(false);
+        auto digests = std::make_shared<bool>(false);
+        auto filter = std::make_shared<std::string>();
+        command->add_option("REPOSITORY", *filter,
+                            "List only references matching REPOSITORY[:TAG] or "
+                            "REPOSITORY@DIGEST; * and ? match within one path component");
         command->add_flag("-q,--quiet", *quiet, "Print only the image IDs");
         command->add_flag("--no-trunc", *no_trunc, "Print full image IDs");
         command->add_flag("-a,--all", *all,
                           "Also list intermediate images (untagged images with children)");
-        command->callback([=] { list_images(*quiet, *no_trunc, *all); });
+        command->add_flag("--digests", *digests,
+                          "Add a DIGEST column: the repository digest each row stands for");
+        command->callback([=] { list_images(*quiet, *no_trunc, *all, *digests, *filter); });
     }
     {
         auto* command = app.add_subcommand("inspect", "Print the details of images as JSON");

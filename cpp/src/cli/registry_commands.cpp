@@ -175,7 +175,10 @@ void run_pull(const std::string& name, const transfer_settings& settings,
     printer->finish();
     const pull_result& result = pulled.transfer;
     const auto& loaded = pulled.loaded;
-    std::cout << "Digest: " << result.manifest_digest << '\n';
+    // As docker pull, the digest the registry served, which the store records: an index's
+    // own digest, not the selected manifest's. (The layout case above prints the manifest it
+    // wrote to the layout.)
+    std::cout << "Digest: " << result.index_digest.value_or(result.manifest_digest) << '\n';
     for (const auto& image : loaded) {
         if (image.references.empty()) std::cout << "Image ID: " << image.id << '\n';
         for (const auto& loaded_name : image.references) {
@@ -204,8 +207,7 @@ void run_push(const std::string& name, const transfer_settings& settings,
         result = client.push(source, ref, push);
     } else {
         store source_store(store::default_root());
-        store_source source(source_store, source_store.resolve(name).id);
-        result = client.push(source, ref, push);
+        result = push_from_store(source_store, source_store.resolve(name).id, ref, client, push);
     }
     printer->finish();
     std::cout << (ref.tag() ? *ref.tag() : std::string("digest")) << ": digest: " << result.digest

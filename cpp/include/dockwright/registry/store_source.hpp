@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "dockwright/registry/client.hpp"
 #include "dockwright/registry/image_source.hpp"
 #include "dockwright/store/store.hpp"
 
@@ -34,5 +35,12 @@ class store_source final : public image_source {
     std::string manifest_;
     std::set<digest> layers_;
 };
+
+/// Pushes the image `id` of `images` as `target`, then records the digest of the pushed
+/// manifest as a repository digest of the image for `target`'s repository, as docker push
+/// does. An existing repository digest of that name is left as it is
+/// (store::add_repo_digest). Throws registry_error and store_error.
+push_result push_from_store(store& images, const digest& id, const reference& target,
+                            registry_client& client, const push_options& options = {});
 
 }  // namespace dockwright::registry

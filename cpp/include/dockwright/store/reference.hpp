@@ -41,6 +41,14 @@ class reference {
 
     /// The same repository with `tag` instead of any tag or digest.
     [[nodiscard]] reference with_tag(std::string tag) const;
+    /// The same repository with `digest` instead of any tag or digest: the form of a
+    /// repository digest (`docker.io/library/busybox@sha256:...`).
+    [[nodiscard]] reference with_digest(dockwright::digest digest) const;
+
+    /// Returns whether `pattern`, a shell glob in which `*` stops at `/`, matches the familiar
+    /// text (`busybox:1`, `busybox@sha256:...`) or the familiar name (`busybox`). This is the
+    /// reference filter of `docker images` (FamiliarMatch in Docker's reference package).
+    [[nodiscard]] bool familiar_match(std::string_view pattern) const;
 
     friend bool operator==(const reference&, const reference&) = default;
 

@@ -245,8 +245,23 @@ void store_sink::commit_image(const pulled_image& image) {
             request.layers.push_back(record);
         }
     }
-    if (const auto& tag = image.reference.tag()) {
-        request.references.push_back(image.reference.with_tag(*tag));
+    // The repository digest is the digest the registry served for the requested reference:
+    // for a multi-platform index the index's digest, not the selected manifest's. Docker
+    // records it the same way; a moby maintainer states that `docker images --digests` shows
+    // the index digest after a pull that resolved an index
+    // (https://github.com/moby/moby/issues/44144).
+    // A pull by digest moves that digest reference to this image and records no tag. A pull
+    // by tag keeps an existing repository digest where it is, as Docker's pull does
+    // (addDigestReference), so an index pulled once per platform keeps naming the image of
+    // the first pull.
+    const digest served = image.index_digest.value_or(image.manifest_digest);
+    if (image.reference.digest()) {
+        request.references.push_back(image.reference.with_digest(served));
+    } else {
+        if (const auto& tag = image.reference.tag()) {
+            request.references.push_back(image.reference.with_tag(*tag));
+        }
+        request.repo_digests.push_back(image.reference.with_digest(served));
     }
     const commit_result committed = target_.commit_image(request);
     loaded_ = loaded_image{committed.id, request.references, committed.moved_references};

@@ -98,4 +98,12 @@ std::unique_ptr<blob_reader> store_source::open(const descriptor& blob) {
     return std::make_unique<store_file_reader>(source_.blob_path(blob.digest), blob.digest.str());
 }
 
+push_result push_from_store(store& images, const digest& id, const reference& target,
+                            registry_client& client, const push_options& options) {
+    store_source source(images, id);
+    const push_result result = client.push(source, target, options);
+    images.add_repo_digest(id, target.with_digest(result.digest));
+    return result;
+}
+
 }  // namespace dockwright::registry

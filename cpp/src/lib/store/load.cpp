@@ -179,7 +179,14 @@ class loader {
                     if (tag.kind() != json::kind::string) {
                         throw store_error(where, "RepoTags contains a value that is not a string");
                     }
-                    result.references.push_back(reference::parse_tagged(tag.text()));
+                    // docker load rejects an entry with a digest ("invalid tag"), and so does
+                    // this loader: loading records no repository digests.
+                    reference parsed = reference::parse_tagged(tag.text());
+                    if (parsed.digest()) {
+                        throw store_error(
+                            where, "RepoTags contains '" + tag.text() + "', which is not a tag");
+                    }
+                    result.references.push_back(std::move(parsed));
                 }
             }
             images.push_back(std::move(result));
@@ -299,7 +306,12 @@ class loader {
                 prepare_layer(blob_name(layer.id), diff_ids[l], layer.id, layer.size, file));
             result.layer_files.push_back(file);
         }
-        if (name) result.references.push_back(*name);
+        // A name with a digest is loaded without it: loading records no repository digests.
+        if (name && name->digest() && name->tag()) {
+            result.references.push_back(name->with_tag(*name->tag()));
+        } else if (name && !name->digest()) {
+            result.references.push_back(*name);
+        }
         images.push_back(std::move(result));
     }
 

@@ -1,6 +1,8 @@
 // Docker's reference grammar (distribution/reference) and its docker.io normalisation.
 #include "dockwright/store/reference.hpp"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cctype>
 #include <regex>
@@ -123,6 +125,23 @@ reference reference::with_tag(std::string tag) const {
     result.tag_ = std::move(tag);
     result.digest_.reset();
     return result;
+}
+
+reference reference::with_digest(dockwright::digest digest) const {
+    reference result = *this;
+    result.tag_.reset();
+    result.digest_ = std::move(digest);
+    return result;
+}
+
+bool reference::familiar_match(std::string_view pattern) const {
+    // For `*`, `?` and bracket classes, fnmatch(3) with FNM_PATHNAME matches as Go's
+    // path.Match does, which Docker calls.
+    const std::string glob(pattern);
+    const auto matches = [&](const std::string& text) {
+        return ::fnmatch(glob.c_str(), text.c_str(), FNM_PATHNAME) == 0;
+    };
+    return matches(familiar()) || matches(familiar_name());
 }
 
 }  // namespace dockwright
