@@ -10,6 +10,7 @@
 #include "dockwright/layer/byte_sink.hpp"
 #include "dockwright/layer/change.hpp"
 #include "dockwright/layer/compression.hpp"
+#include "dockwright/layer/data_redirect.hpp"
 
 namespace dockwright::layer {
 
@@ -31,6 +32,9 @@ struct write_options {
     /// Fill uname/gname from the host's passwd and group files, as Docker does. Names depend
     /// on the machine, so reproducible layers leave them empty.
     bool host_names = true;
+    /// Placeholder files whose data is read from elsewhere (see data_redirect); null for none.
+    /// Only the tree's own regular files are looked up, by device and inode.
+    const data_redirects* redirects = nullptr;
 };
 
 /// Digests and sizes of a written layer. For an uncompressed layer the compressed digest and

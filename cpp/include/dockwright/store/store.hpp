@@ -84,7 +84,8 @@ enum class blob_hashing {
 /// `blobs/sha256/<hex>` only after the digest is checked and (unless the durability is
 /// deferred) the data is fsync'ed. A writer destroyed without commit() removes its temporary
 /// file. Blobs larger than one buffer bypass the page cache (O_DIRECT, where the file system
-/// allows it): a layer of a gigabyte then costs no gigabyte of cache pages.
+/// allows it): a layer of a gigabyte then costs no gigabyte of cache pages. Their full buffers
+/// are written by a thread of the writer, so the disk works while the caller hashes.
 class blob_writer final : public layer::byte_sink {
   public:
     explicit blob_writer(const store& owner,
@@ -112,6 +113,9 @@ class blob_writer final : public layer::byte_sink {
     struct aligned_free {
         void operator()(std::byte* memory) const noexcept;
     };
+    using buffer_ptr = std::unique_ptr<std::byte[], aligned_free>;
+    static buffer_ptr allocate_buffer();
+    class background_writer;
 
     const store& owner_;
     std::filesystem::path temp_path_;
@@ -122,8 +126,10 @@ class blob_writer final : public layer::byte_sink {
     blob_hashing hashing_;
     std::uint64_t size_ = 0;
     /// One page-aligned buffer; full buffers go to the file, the tail at commit().
-    std::unique_ptr<std::byte[], aligned_free> buffer_;
+    buffer_ptr buffer_;
     std::size_t buffered_ = 0;
+    /// Writes full buffers from the second one on; made when the first buffer fills.
+    std::unique_ptr<background_writer> background_;
     blob_durability durability_;
     void open_file(bool direct);
     void flush_full_buffer();

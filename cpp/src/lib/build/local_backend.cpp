@@ -22,6 +22,7 @@
 #include <dockwright/exec/shared_namespaces.hpp>
 #include <dockwright/image/buildkit_json.hpp>
 #include <dockwright/image/image.hpp>
+#include <dockwright/layer/data_redirect.hpp>
 #include <dockwright/layer/layer_writer.hpp>
 #include <fstream>
 #include <random>
@@ -193,6 +194,60 @@ void set_times(const fs::path& path, std::time_t seconds) {
     throw error(what + " " + path.string() + ": " + errno_text(number));
 }
 
+/// Regular files at least this large are copied lazily (see deferred_copies).
+constexpr off_t deferred_copy_threshold = 64 * 1024;
+
+/// Copies the data of `size` bytes from `in` to `out` in the kernel: copy_file_range within
+/// a file system type, else sendfile (the context on a disk, the upper directory on tmpfs),
+/// else read and write. `cross_device` remembers that copy_file_range failed, so later files
+/// skip it.
+void copy_file_data(int in, int out, std::uint64_t remaining, const fs::path& target,
+                    bool& cross_device);
+
+/// The large files a COPY placed in one upper directory without their data: each placeholder
+/// has its final name, owner, mode, mtime and size, and the layer writer reads its data from
+/// the source (layer::data_redirect). Whatever else reads the directory (a later RUN, COPY
+/// --from, a kept container, a COPY replacing the file) fills the placeholders first, so a
+/// COPY whose files no later step reads copies each byte once, into the layer.
+struct deferred_copies {
+    layer::data_redirects redirects;
+    std::vector<fs::path> placeholders;
+
+    /// Copies the data of every placeholder from its source and forgets them all. The mode
+    /// and mtime are set again afterwards, since a write changes the mtime and may clear
+    /// set-user-ID bits.
+    void fill() {
+        bool cross_device = false;
+        for (const fs::path& path : placeholders) {
+            const unique_fd out(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!out) fail("cannot open", path, errno);
+            struct stat info {};
+            if (::fstat(out.get(), &info) != 0) fail("cannot stat", path, errno);
+            const auto found = redirects.find(
+                {static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)});
+            if (found == redirects.end()) continue;
+            const layer::data_redirect& redirect = found->second;
+            const unique_fd in(::open(redirect.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!in) fail("cannot open", redirect.source, errno);
+            struct stat now {};
+            if (::fstat(in.get(), &now) != 0) fail("cannot stat", redirect.source, errno);
+            if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
+                static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
+                static_cast<std::uint64_t>(now.st_size) != redirect.size) {
+                throw error("COPY failed: " + redirect.source.string() +
+                            " changed while the build ran; build again");
+            }
+            copy_file_data(in.get(), out.get(), redirect.size, path, cross_device);
+            if (::fchmod(out.get(), info.st_mode & 07777) != 0) fail("cannot chmod", path, errno);
+            const struct timespec times[2] = {info.st_atim, info.st_mtim};
+            if (::futimens(out.get(), times) != 0) fail("cannot set the times of", path, errno);
+            redirects.erase(found);
+        }
+        placeholders.clear();
+        redirects.clear();
+    }
+};
+
 /// One container: an upper directory stacked on its parent's layers.
 struct container_record {
     std::optional<digest> parent;
@@ -217,8 +272,12 @@ struct container_record {
 /// merged tree through a view.
 class upper_writer {
   public:
-    explicit upper_writer(const container_record& record)
-        : upper_(record.upper()), view_(record.layers()) {}
+    /// `deferred` (optional) holds the placeholders of this upper directory; they are filled
+    /// before anything in the directory is removed, so no placeholder's inode is ever reused.
+    explicit upper_writer(const container_record& record, deferred_copies* deferred = nullptr)
+        : upper_(record.upper()), view_(record.layers()), deferred_(deferred) {}
+
+    [[nodiscard]] deferred_copies* deferred() const noexcept { return deferred_; }
 
     [[nodiscard]] const rootfs_view& view() const { return view_; }
     [[nodiscard]] fs::path host(const std::string& rel) const {
@@ -263,6 +322,7 @@ class upper_writer {
     void remove_entry(const std::string& rel) {
         struct stat info {};
         if (::lstat(host(rel).c_str(), &info) != 0) return;
+        if (deferred_ != nullptr && !deferred_->placeholders.empty()) deferred_->fill();
         std::error_code ignored;
         fs::remove_all(host(rel), ignored);
     }
@@ -297,7 +357,49 @@ class upper_writer {
 
     fs::path upper_;
     rootfs_view view_;
+    deferred_copies* deferred_;
 };
+
+/// Copies the rest of `in` after a failed kernel copy, from the current offsets.
+void copy_by_reading(int in, int out, const fs::path& target) {
+    const auto buffer = std::make_unique_for_overwrite<char[]>(1 << 20);
+    while (true) {
+        const ssize_t n = ::read(in, buffer.get(), std::size_t{1} << 20);
+        if (n < 0) fail("cannot read for", target, errno);
+        if (n == 0) return;
+        for (ssize_t done = 0; done < n;) {
+            const ssize_t w = ::write(out, buffer.get() + done, static_cast<size_t>(n - done));
+            if (w < 0) fail("cannot write", target, errno);
+            done += w;
+        }
+    }
+}
+
+void copy_file_data(int in, int out, std::uint64_t remaining, const fs::path& target,
+                    bool& cross_device) {
+    constexpr std::uint64_t piece = 1U << 30;
+    while (remaining > 0 && !cross_device) {
+        const ssize_t n =
+            ::copy_file_range(in, nullptr, out, nullptr, std::min(remaining, piece), 0);
+        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+            cross_device = true;
+            break;
+        }
+        if (n < 0) fail("cannot copy into", target, errno);
+        if (n == 0) return;
+        remaining -= static_cast<std::uint64_t>(n);
+    }
+    while (remaining > 0) {
+        const ssize_t n = ::sendfile(out, in, nullptr, std::min(remaining, piece));
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+            copy_by_reading(in, out, target);
+            return;
+        }
+        if (n < 0) fail("cannot copy into", target, errno);
+        if (n == 0) return;
+        remaining -= static_cast<std::uint64_t>(n);
+    }
+}
 
 /// Copies one non-directory entry (file, symlink, FIFO, device) from the host path `source`
 /// to `rel` in the upper directory, keeping its mode and mtime.
@@ -305,6 +407,10 @@ class entry_copier {
   public:
     entry_copier(upper_writer& writer, std::optional<identity> owner, std::optional<mode_t> chmod)
         : writer_(writer), owner_(owner), chmod_(chmod) {}
+
+    /// Whether the sources copied from now on outlive the build's layer writes, so large files
+    /// among them may become placeholders (context files and image layers, not downloads).
+    void defer_large_files(bool enabled) { defer_ = enabled; }
 
     void copy(const fs::path& source, const struct stat& info, const std::string& rel) {
         writer_.remove_entry(rel);
@@ -323,7 +429,15 @@ class entry_copier {
         }
         if (S_ISREG(info.st_mode)) {
             // The open file takes its owner, mode and times without three more path lookups.
-            const unique_fd out = copy_file(source, target, info, cross_device_);
+            const unique_fd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!in) fail("cannot open", source, errno);
+            const unique_fd out(
+                ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+            if (!out) fail("cannot create", target, errno);
+            if (!defer(in.get(), out.get(), source, target, info)) {
+                copy_file_data(in.get(), out.get(), static_cast<std::uint64_t>(info.st_size),
+                               target, cross_device_);
+            }
             if (::fchown(out.get(), ids.uid, ids.gid) != 0) fail("cannot chown", target, errno);
             if (::fchmod(out.get(), mode) != 0) fail("cannot chmod", target, errno);
             const struct timespec times[2] = {{info.st_mtim.tv_sec, 0}, {info.st_mtim.tv_sec, 0}};
@@ -352,55 +466,31 @@ class entry_copier {
     }
 
   private:
-    /// Copies the data in the kernel: copy_file_range within a filesystem type, else
-    /// sendfile (the context on a disk, the upper directory on tmpfs), else read and write.
-    /// `cross_device` remembers that copy_file_range failed, so later files skip it.
-    static unique_fd copy_file(const fs::path& source, const fs::path& target,
-                               const struct stat& info, bool& cross_device) {
-        const unique_fd in(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!in) fail("cannot open", source, errno);
-        unique_fd out(
-            ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!out) fail("cannot create", target, errno);
-        auto remaining = static_cast<std::uint64_t>(info.st_size);
-        constexpr std::uint64_t piece = 1U << 30;
-        while (remaining > 0 && !cross_device) {
-            const ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr,
-                                                std::min(remaining, piece), 0);
-            if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-                cross_device = true;
-                break;
-            }
-            if (n < 0) fail("cannot copy into", target, errno);
-            if (n == 0) return out;
-            remaining -= static_cast<std::uint64_t>(n);
+    /// Makes `out` a placeholder of `info.st_size` bytes whose data stays in `source` (see
+    /// deferred_copies) when the writer collects placeholders, this source may be deferred,
+    /// the file is large and has one link, and `in` is still the file that was listed.
+    bool defer(int in, int out, const fs::path& source, const fs::path& target,
+               const struct stat& info) {
+        deferred_copies* deferred = writer_.deferred();
+        if (!defer_ || deferred == nullptr || info.st_nlink != 1 ||
+            info.st_size < deferred_copy_threshold) {
+            return false;
         }
-        while (remaining > 0) {
-            const ssize_t n = ::sendfile(out.get(), in.get(), nullptr, std::min(remaining, piece));
-            if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-                copy_by_reading(in.get(), out.get(), target);
-                return out;
-            }
-            if (n < 0) fail("cannot copy into", target, errno);
-            if (n == 0) return out;
-            remaining -= static_cast<std::uint64_t>(n);
+        struct stat now {};
+        if (::fstat(in, &now) != 0 || now.st_dev != info.st_dev || now.st_ino != info.st_ino ||
+            now.st_size != info.st_size) {
+            return false;
         }
-        return out;
-    }
-
-    static void copy_by_reading(int in, int out, const fs::path& target) {
-        // Both kernel copies failed; the data continues from the current offsets.
-        const auto buffer = std::make_unique_for_overwrite<char[]>(1 << 20);
-        while (true) {
-            const ssize_t n = ::read(in, buffer.get(), std::size_t{1} << 20);
-            if (n < 0) fail("cannot read for", target, errno);
-            if (n == 0) return;
-            for (ssize_t done = 0; done < n;) {
-                const ssize_t w = ::write(out, buffer.get() + done, static_cast<size_t>(n - done));
-                if (w < 0) fail("cannot write", target, errno);
-                done += w;
-            }
-        }
+        if (::ftruncate(out, info.st_size) != 0) fail("cannot size", target, errno);
+        struct stat made {};
+        if (::fstat(out, &made) != 0) fail("cannot stat", target, errno);
+        deferred->redirects.insert_or_assign(
+            {static_cast<std::uint64_t>(made.st_dev), static_cast<std::uint64_t>(made.st_ino)},
+            layer::data_redirect{source, static_cast<std::uint64_t>(info.st_dev),
+                                 static_cast<std::uint64_t>(info.st_ino),
+                                 static_cast<std::uint64_t>(info.st_size)});
+        deferred->placeholders.push_back(target);
+        return true;
     }
 
     upper_writer& writer_;
@@ -408,6 +498,7 @@ class entry_copier {
     std::optional<mode_t> chmod_;
     std::map<std::pair<dev_t, ino_t>, fs::path> links_;
     bool cross_device_ = false;
+    bool defer_ = false;
 };
 
 /// The entries below `rel` of a merged view, parents first, names sorted.
@@ -663,6 +754,20 @@ struct local_backend::state {
         std::make_shared<exec::shared_namespaces>();
     /// Images in build order (parents first); publish() records them in one transaction.
     std::vector<pending_image> pending;
+    /// Placeholders of large COPY files, by the upper directory that holds them.
+    std::map<fs::path, deferred_copies> deferred;
+
+    /// Fills the placeholders in any of `dirs`, before something other than the layer writer
+    /// reads their files.
+    void fill_deferred(const std::vector<fs::path>& dirs) {
+        if (deferred.empty()) return;
+        for (const fs::path& dir : dirs) {
+            if (const auto found = deferred.find(dir); found != deferred.end()) {
+                found->second.fill();
+                deferred.erase(found);
+            }
+        }
+    }
 
     container_record& get(const std::string& id) {
         const auto found = containers.find(id);
@@ -737,6 +842,7 @@ struct local_backend::state {
     /// image without files.
     std::vector<fs::path> readable_layers(const digest& image) {
         std::vector<fs::path> layers = layers_of(image);
+        fill_deferred(layers);
         if (layers.empty() || exact_layers.contains(image.str())) return layers;
         make_visible(image);
         return {images.unpack(image)};
@@ -1016,6 +1122,7 @@ void remove_mount_points(const container_record& record, const run_spec& spec) {
 run_outcome local_backend::run(const std::string& container_id, const run_spec& spec,
                                const build_event_sink& sink) {
     container_record& record = state_->materialized(container_id);
+    state_->fill_deferred(record.layers());
     exec::run_spec plan;
     plan.lower_dirs = record.lowers;
     if (plan.lower_dirs.empty()) {
@@ -1099,9 +1206,13 @@ run_outcome local_backend::run(const std::string& container_id, const run_spec& 
 
 void local_backend::copy(const std::string& container_id, const copy_spec& spec) {
     container_record& record = state_->materialized(container_id);
-    upper_writer writer(record);
+    // Only a process that may write any file fills placeholders later (set-user-ID files and
+    // read-only modes), so other processes copy every byte at once.
+    deferred_copies* deferred = ::geteuid() == 0 ? &state_->deferred[record.upper()] : nullptr;
+    upper_writer writer(record, deferred);
     std::optional<identity> owner = identity{0, 0};
     if (!spec.chown.empty()) {
+        state_->fill_deferred(record.lowers);  // the passwd and group files are read below
         owner = parse_chown(spec.chown, writer.view());
     } else if (spec.source.image_id) {
         owner.reset();  // COPY --from keeps the owners the files have in the image
@@ -1182,6 +1293,8 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
             }
         }
         const fs::path source_host = source_host_of(item, item.path);
+        copier.defer_large_files(from_image ||
+                                 item.root == (spec.context ? spec.context->root() : fs::path()));
         if (item.directory) {
             const bool existed = writer.is_directory(dest_rel);
             writer.ensure_directory(dest_rel, 0755, {0, 0});
@@ -1278,6 +1391,10 @@ layer_outcome local_backend::commit_layer(const std::string& container_id) {
         options.clamp_mtime = state_->options.source_date_epoch.value_or(0);
         options.host_names = false;
     }
+    if (const auto found = state_->deferred.find(record.upper());
+        found != state_->deferred.end() && !found->second.redirects.empty()) {
+        options.redirects = &found->second.redirects;
+    }
     progress_sink counted(blob, state_->options.progress, "layer");
     const layer::layer_info info =
         record.executor ? record.executor->write_layer(counted, options)
@@ -1299,8 +1416,9 @@ void local_backend::remove_container(const std::string& container_id) {
     // --rm and --force-rm: a kept container's upper directory is copied into the store.
     if (auto info = state_->container_infos.extract(container_id);
         !info.empty() && state_->options.keep_container(info.mapped())) {
-        save_container(state_->images, info.mapped(),
-                       state_->build_dir / container_id.substr(0, 16) / "upper");
+        const fs::path upper = state_->build_dir / container_id.substr(0, 16) / "upper";
+        state_->fill_deferred({upper});
+        save_container(state_->images, info.mapped(), upper);
     }
     const auto found = state_->containers.find(container_id);
     if (found == state_->containers.end()) return;
@@ -1309,6 +1427,7 @@ void local_backend::remove_container(const std::string& container_id) {
     if (!found->second.created) {
         // Nothing was made on disk for this container.
     } else if (!keep_dirs) {
+        state_->deferred.erase(found->second.upper());
         std::error_code ignored;
         fs::remove_all(found->second.dir, ignored);
     } else {

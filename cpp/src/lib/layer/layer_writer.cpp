@@ -307,6 +307,34 @@ class entry_writer {
         return opaque;
     }
 
+    // The file holding the data of the placeholder `info`, when options_.redirects names it.
+    // Throws when the source is no longer the file that was recorded.
+    [[nodiscard]] unique_fd open_redirect(const struct stat& info, const std::string& path) const {
+        if (options_.redirects == nullptr) return {};
+        const auto found = options_.redirects->find(
+            {static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)});
+        if (found == options_.redirects->end()) return {};
+        const data_redirect& redirect = found->second;
+        unique_fd source(::open(redirect.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!source) {
+            throw layer_error(path,
+                              syscall_reason("open") + ": '" + redirect.source.string() + "'");
+        }
+        struct stat now {};
+        if (::fstat(source.get(), &now) != 0) {
+            throw layer_error(path,
+                              syscall_reason("stat") + ": '" + redirect.source.string() + "'");
+        }
+        if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
+            static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
+            static_cast<std::uint64_t>(now.st_size) != redirect.size ||
+            static_cast<std::uint64_t>(info.st_size) != redirect.size) {
+            throw layer_error(path, "its source " + redirect.source.string() +
+                                        " changed while the build ran; build again");
+        }
+        return source;
+    }
+
     // Reads the file's data straight into the output's buffer when it has one, so a file
     // that fits the free space takes a single read(2).
     void copy_data(int fd, const tar_entry& entry) {
@@ -423,7 +451,10 @@ unique_fd entry_writer::write(int dirfd, const char* name, const std::string& pa
     }
 
     tar_.write_header(entry);
-    if (entry.type == entry_type::regular) copy_data(fd.get(), entry);
+    if (entry.type == entry_type::regular) {
+        const unique_fd redirected = open_redirect(info, path);
+        copy_data(redirected ? redirected.get() : fd.get(), entry);
+    }
     if (type != S_IFDIR) return {};
     if (opaque) {
         tar_entry marker;

@@ -7,12 +7,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <new>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "dockwright/core/time.hpp"
 #include "dockwright/layer/apply.hpp"
@@ -130,17 +135,116 @@ void blob_writer::aligned_free::operator()(std::byte* memory) const noexcept {
     std::free(memory);
 }
 
+blob_writer::buffer_ptr blob_writer::allocate_buffer() {
+    void* memory = std::aligned_alloc(blob_buffer_alignment, blob_buffer_size);
+    if (memory == nullptr) throw std::bad_alloc();
+    return buffer_ptr(static_cast<std::byte*>(memory));
+}
+
+/// A thread that writes full buffers to the blob's file in order, with a few buffers in
+/// flight, so that writing overlaps with the caller's hashing and encoding. The first
+/// failure is kept and thrown to the caller by the next submit() or by finish().
+class blob_writer::background_writer {
+  public:
+    background_writer(int fd, const fs::path& path, bool& direct)
+        : fd_(fd), path_(path), direct_(direct), thread_([this] { run(); }) {}
+
+    ~background_writer() {
+        {
+            const std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        changed_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+    background_writer(const background_writer&) = delete;
+    background_writer& operator=(const background_writer&) = delete;
+
+    /// Queues `full` for writing and returns an empty buffer, waiting while every buffer is in
+    /// flight.
+    buffer_ptr submit(buffer_ptr full) {
+        std::unique_lock lock(mutex_);
+        rethrow();
+        queue_.push_back(std::move(full));
+        changed_.notify_all();
+        if (free_.empty() && made_ < in_flight_limit) {
+            ++made_;
+            lock.unlock();
+            return allocate_buffer();
+        }
+        changed_.wait(lock, [this] { return !free_.empty() || failure_; });
+        rethrow();
+        buffer_ptr next = std::move(free_.back());
+        free_.pop_back();
+        return next;
+    }
+
+    /// Waits until every queued buffer is written, then stops the thread.
+    void finish() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return (queue_.empty() && !busy_) || failure_; });
+        stopping_ = true;
+        changed_.notify_all();
+        lock.unlock();
+        thread_.join();
+        rethrow();
+    }
+
+  private:
+    static constexpr int in_flight_limit = 4;
+
+    void rethrow() {
+        if (failure_) std::rethrow_exception(failure_);
+    }
+
+    void run() {
+        std::unique_lock lock(mutex_);
+        while (true) {
+            changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+            if (queue_.empty()) return;
+            buffer_ptr buffer = std::move(queue_.front());
+            queue_.pop_front();
+            busy_ = true;
+            lock.unlock();
+            std::exception_ptr failed;
+            try {
+                write_all(fd_, buffer.get(), blob_buffer_size, path_, direct_);
+            } catch (...) {
+                failed = std::current_exception();
+            }
+            lock.lock();
+            busy_ = false;
+            free_.push_back(std::move(buffer));
+            if (failed && !failure_) failure_ = failed;
+            changed_.notify_all();
+            if (failure_) return;
+        }
+    }
+
+    int fd_;
+    fs::path path_;
+    bool& direct_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<buffer_ptr> queue_;
+    std::vector<buffer_ptr> free_;
+    int made_ = 1;  // the caller's buffer
+    bool busy_ = false;
+    bool stopping_ = false;
+    std::exception_ptr failure_;
+    std::thread thread_;
+};
+
 // The temporary file is created when the first buffer fills or at commit(), so a blob that is
 // never committed (the empty layer of a RUN that changed nothing) costs no file creation.
 blob_writer::blob_writer(const store& owner, blob_durability durability, blob_hashing hashing)
     : owner_(owner), hashing_(hashing), durability_(durability) {
     temp_path_ = owner.root() / "tmp" / detail::unique_name("blob-");
-    void* memory = std::aligned_alloc(blob_buffer_alignment, blob_buffer_size);
-    if (memory == nullptr) throw std::bad_alloc();
-    buffer_.reset(static_cast<std::byte*>(memory));
+    buffer_ = allocate_buffer();
 }
 
 blob_writer::~blob_writer() {
+    background_.reset();  // stops the thread before the file goes
     if (fd_ >= 0) {
         ::close(fd_);
         ::unlink(temp_path_.c_str());
@@ -170,8 +274,11 @@ void blob_writer::open_file(bool direct) {
 }
 
 void blob_writer::flush_full_buffer() {
-    if (fd_ < 0) open_file(true);
-    write_all(fd_, buffer_.get(), buffered_, temp_path_, direct_);
+    if (fd_ < 0) {
+        open_file(true);
+        background_ = std::make_unique<background_writer>(fd_, temp_path_, direct_);
+    }
+    buffer_ = background_->submit(std::move(buffer_));
     buffered_ = 0;
 }
 
@@ -190,6 +297,10 @@ void blob_writer::write(std::span<const std::byte> bytes) {
 digest blob_writer::commit(const std::optional<digest>& expected) {
     if (hashing_ == blob_hashing::supplied && !expected) {
         throw std::invalid_argument("blob_writer::commit: the caller supplies the digest");
+    }
+    if (background_) {
+        background_->finish();
+        background_.reset();
     }
     if (fd_ < 0) {
         // The whole blob fits the buffer: an ordinary write through the page cache.
