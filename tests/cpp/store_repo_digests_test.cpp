@@ -18,7 +18,7 @@ const std::string first_digest =
 const std::string second_digest =
     "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
-/// Records a one-layer image whose only file holds `content`, with the given tags and
+/// Records a one-layer image whose only file contains `content`, with the given tags and
 /// image_commit::repo_digests.
 digest commit_image_with(store& target, const std::string& content,
                          const std::vector<std::string>& tags,
@@ -139,7 +139,8 @@ TEST_CASE("add_repo_digest adds a name once", "[store][digest]") {
           std::vector<std::string>{"localhost:5000/app@" + first_digest});
     CHECK(target.get(two).repo_digests.empty());
     CHECK_THROWS_WITH(target.add_repo_digest(one, pushed),
-                      "invalid reference 'localhost:5000/app:1': repository digest has no digest");
+                      "invalid reference 'localhost:5000/app:1': has no digest, so it is no "
+                      "repository digest (NAME@DIGEST)");
     CHECK_THROWS_WITH(target.tag(one, reference::parse("app@" + first_digest)),
                       "invalid reference 'docker.io/library/app@" + first_digest +
                           "': a tag cannot contain a digest");

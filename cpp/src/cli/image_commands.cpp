@@ -24,10 +24,10 @@ struct image_row {
 };
 
 /// Returns the rows of an image that has tags or repository digests, as the docker CLI
-/// (20.10, imageFormatTaggedAndDigest) makes them: one row per tag, repeated per digest of
-/// that repository when `digests` is set, then rows for repositories known only by digest,
-/// whose tag is `<none>`. The docker CLI orders repositories as a Go map iterates them, which
-/// is random; these rows follow the repository names' byte order.
+/// (20.10, imageFormatTaggedAndDigest) makes them. Each tag gets one row, repeated per digest
+/// of its repository when `digests` is set. Repositories known only by digest follow, with the
+/// tag `<none>`. The docker CLI orders repositories as a Go map iterates them, which is
+/// random, so these rows follow the byte order of the repository names instead.
 std::vector<image_row> tagged_rows(const std::vector<reference>& tags,
                                    const std::vector<reference>& repo_digests, bool digests) {
     std::map<std::string, std::vector<std::string>> tags_by_repository;
@@ -38,15 +38,15 @@ std::vector<image_row> tagged_rows(const std::vector<reference>& tags,
         digests_by_repository[name.familiar_name()].push_back(name.digest()->str());
     std::vector<image_row> rows;
     for (const auto& [repository, repository_tags] : tags_by_repository) {
-        std::vector<std::string> shown;
+        std::vector<std::string> listed_digests;
         if (const auto found = digests_by_repository.find(repository);
             found != digests_by_repository.end()) {
-            if (digests) shown = found->second;
+            if (digests) listed_digests = found->second;
             digests_by_repository.erase(found);
         }
         for (const std::string& tag : repository_tags) {
-            if (shown.empty()) rows.push_back({repository, tag, "<none>"});
-            for (const std::string& digest_text : shown)
+            if (listed_digests.empty()) rows.push_back({repository, tag, "<none>"});
+            for (const std::string& digest_text : listed_digests)
                 rows.push_back({repository, tag, digest_text});
         }
     }
@@ -62,8 +62,8 @@ std::vector<image_row> tagged_rows(const std::vector<reference>& tags,
 }
 
 /// Lists the images as `docker images` does. `filter` is the REPOSITORY[:TAG] argument, a
-/// glob matched against each tag and repository digest (reference::familiar_match); an
-/// image is then listed with the references that match, and not at all when none does.
+/// glob matched against each tag and repository digest (reference::familiar_match). An image
+/// is then listed with the references that match, and not at all when none does.
 void list_images(bool quiet, bool no_trunc, bool all, bool digests, const std::string& filter) {
     store images_store(store::default_root());
     const std::vector<image_record> records = images_store.images();
@@ -74,12 +74,14 @@ void list_images(bool quiet, bool no_trunc, bool all, bool digests, const std::s
         if (record.parent) parents.insert(record.parent->str());
     }
     const auto matching = [&](const std::vector<std::string>& names) {
-        std::vector<reference> kept;
+        std::vector<reference> matched;
         for (const auto& name : names) {
             reference parsed = reference::parse(name);
-            if (filter.empty() || parsed.familiar_match(filter)) kept.push_back(std::move(parsed));
+            if (filter.empty() || parsed.familiar_match(filter)) {
+                matched.push_back(std::move(parsed));
+            }
         }
-        return kept;
+        return matched;
     };
     std::vector<std::vector<std::string>> rows;
     if (!quiet && digests) {
@@ -100,13 +102,13 @@ void list_images(bool quiet, bool no_trunc, bool all, bool digests, const std::s
         }
         const std::string created = age(record.created);
         const std::string size = human_size(static_cast<double>(record.size));
-        std::vector<image_row> shown;
+        std::vector<image_row> record_rows;
         if (dangling) {
-            shown.push_back({"<none>", "<none>", "<none>"});
+            record_rows.push_back({"<none>", "<none>", "<none>"});
         } else {
-            shown = tagged_rows(tags, repo_digests, digests);
+            record_rows = tagged_rows(tags, repo_digests, digests);
         }
-        for (const image_row& row : shown) {
+        for (const image_row& row : record_rows) {
             if (digests) {
                 rows.push_back({row.repository, row.tag, row.digest, id, created, size});
             } else {

@@ -496,7 +496,8 @@ commit_result store::insert_image_rows(const image_commit& request, const digest
     }
     for (const auto& target : request.repo_digests) {
         if (!target.digest()) {
-            throw invalid_value_error("reference", target.str(), "repository digest has no digest");
+            throw invalid_value_error("reference", target.str(),
+                                      "has no digest, so it is no repository digest (NAME@DIGEST)");
         }
         detail::put_repo_digest(db, target.with_digest(*target.digest()).str(), id.str(), false);
     }
@@ -736,7 +737,8 @@ std::optional<digest> store::tag(const digest& id, const reference& target) {
 
 bool store::add_repo_digest(const digest& id, const reference& target) {
     if (!target.digest()) {
-        throw invalid_value_error("reference", target.str(), "repository digest has no digest");
+        throw invalid_value_error("reference", target.str(),
+                                  "has no digest, so it is no repository digest (NAME@DIGEST)");
     }
     auto& db = db_->connection;
     detail::sqlite_transaction transaction(db);
