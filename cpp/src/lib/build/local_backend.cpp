@@ -28,6 +28,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "../core/archive_reader.hpp"
 #include "../core/unique_fd.hpp"
@@ -756,6 +757,8 @@ struct local_backend::state {
     std::vector<pending_image> pending;
     /// Placeholders of large COPY files, by the upper directory that holds them.
     std::map<fs::path, deferred_copies> deferred;
+    /// Removes build_dir once the build is published; joined by the destructor.
+    std::thread remover;
 
     /// Fills the placeholders in any of `dirs`, before something other than the layer writer
     /// reads their files.
@@ -869,11 +872,25 @@ local_backend::~local_backend() {
         // rows, and prune removes them.
     }
     state_->containers.clear();
-    std::error_code ignored;
-    fs::remove_all(state_->build_dir, ignored);
+    if (state_->remover.joinable()) {
+        state_->remover.join();
+    } else {
+        std::error_code ignored;
+        fs::remove_all(state_->build_dir, ignored);
+    }
 }
 
 void local_backend::publish(const digest& target, const std::vector<reference>& tags) {
+    // Nothing reads the containers' directories after this point, so they are removed on a
+    // thread while the blobs are made durable and the images recorded.
+    if (!state_->remover.joinable()) {
+        state_->containers.clear();
+        state_->deferred.clear();
+        state_->remover = std::thread([dir = state_->build_dir] {
+            std::error_code ignored;
+            fs::remove_all(dir, ignored);
+        });
+    }
     if (state_->publish(target, tags)) return;
     for (const reference& tag : tags)
         state_->images.tag(target, tag);

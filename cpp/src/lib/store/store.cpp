@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "../core/unique_fd.hpp"
 #include "dockwright/core/time.hpp"
 #include "dockwright/layer/apply.hpp"
 #include "dockwright/layer/layer_error.hpp"
@@ -510,33 +511,39 @@ commit_result store::commit_image(const image_commit& request) {
 
 namespace {
 
-/// Fsyncs the files in two passes: the first starts the write-back of every file, the
-/// second waits for each, so one ext4 journal commit can cover several files.
+/// Fsyncs the files: the first pass starts the write-back of every file, then threads wait
+/// for them together. On this kind of disk each fsync ends with a cache flush of about 4 ms;
+/// fsyncs in flight at once share one journal commit and their flushes, where one after the
+/// other paid a flush each.
 void fsync_files(const std::vector<fs::path>& paths) {
-    std::vector<int> descriptors;
-    descriptors.reserve(paths.size());
-    const auto close_all = [&] {
-        for (const int fd : descriptors)
-            ::close(fd);
-    };
+    std::vector<unique_fd> files;
+    files.reserve(paths.size());
     for (const fs::path& path : paths) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            const std::string reason = std::strerror(errno);
-            close_all();
-            throw store_error(path.string(), "cannot open: " + reason);
+        unique_fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!file) {
+            throw store_error(path.string(), std::string("cannot open: ") + std::strerror(errno));
         }
-        descriptors.push_back(fd);
-        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        ::sync_file_range(file.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        files.push_back(std::move(file));
     }
-    for (std::size_t i = 0; i < descriptors.size(); ++i) {
-        if (::fsync(descriptors[i]) != 0) {
-            const std::string reason = std::strerror(errno);
-            close_all();
-            throw store_error(paths[i].string(), "fsync failed: " + reason);
+    constexpr std::size_t most_threads = 8;
+    const std::size_t count = std::min(most_threads, files.size());
+    std::vector<std::string> failures(files.size());
+    const auto work = [&](std::size_t first) {
+        for (std::size_t i = first; i < files.size(); i += count) {
+            if (::fsync(files[i].get()) != 0) failures[i] = std::strerror(errno);
         }
+    };
+    {
+        std::vector<std::jthread> threads;
+        for (std::size_t i = 1; i < count; ++i)
+            threads.emplace_back(work, i);
+        if (count > 0) work(0);
     }
-    close_all();
+    for (std::size_t i = 0; i < failures.size(); ++i) {
+        if (!failures[i].empty())
+            throw store_error(paths[i].string(), "fsync failed: " + failures[i]);
+    }
 }
 
 }  // namespace
