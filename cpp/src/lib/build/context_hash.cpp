@@ -10,6 +10,9 @@
 #include <dockwright/core/digest.hpp>
 #include <dockwright/core/error.hpp>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <system_error>
 
 namespace dockwright {
@@ -22,20 +25,41 @@ std::string sha256_hex(std::string_view text) {
     return std::string(digest::sha256_of(text).hex());
 }
 
+/// The host's name for a numeric owner, looked up once per process and id: every lookup
+/// reads the passwd or group file again, and an image tree of a few hundred files has one or
+/// two owners.
+template <typename Lookup>
+std::string cached_name(std::map<unsigned, std::string>& cache, unsigned id, Lookup lookup) {
+    static std::mutex guard;
+    const std::lock_guard lock(guard);
+    if (const auto found = cache.find(id); found != cache.end()) return found->second;
+    return cache.emplace(id, lookup(id)).first->second;
+}
+
 std::string host_user_name(uid_t uid) {
-    struct passwd entry {};
-    struct passwd* found = nullptr;
-    std::vector<char> buffer(16384);
-    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return {};
-    return found->pw_name;
+    static std::map<unsigned, std::string> names;
+    return cached_name(names, uid, [](unsigned id) -> std::string {
+        struct passwd entry {};
+        struct passwd* found = nullptr;
+        std::vector<char> buffer(16384);
+        if (::getpwuid_r(id, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+            return {};
+        }
+        return found->pw_name;
+    });
 }
 
 std::string host_group_name(gid_t gid) {
-    struct group entry {};
-    struct group* found = nullptr;
-    std::vector<char> buffer(16384);
-    if (::getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) return {};
-    return found->gr_name;
+    static std::map<unsigned, std::string> names;
+    return cached_name(names, gid, [](unsigned id) -> std::string {
+        struct group entry {};
+        struct group* found = nullptr;
+        std::vector<char> buffer(16384);
+        if (::getgrgid_r(id, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+            return {};
+        }
+        return found->gr_name;
+    });
 }
 
 /// The tarsum v1 digest of one context entry as the docker CLI puts it into the tar.
@@ -81,12 +105,16 @@ std::string tarsum_entry(const fs::path& full, const std::string& name, bool kee
             throw error("cannot open " + full.string() + ": " +
                         std::error_code(errno, std::generic_category()).message());
         }
-        std::vector<char> buffer(1 << 20);
+        // One buffer per thread, not zero-filled: a fresh megabyte per file cost more than
+        // reading the small files of a typical tree.
+        constexpr std::size_t buffer_size = std::size_t{1} << 20;
+        static thread_local const std::unique_ptr<char[]> buffer =
+            std::make_unique_for_overwrite<char[]>(buffer_size);
         while (true) {
-            const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+            const ssize_t n = ::read(fd, buffer.get(), buffer_size);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
-            h.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+            h.update(std::string_view(buffer.get(), static_cast<std::size_t>(n)));
         }
         ::close(fd);
     }
