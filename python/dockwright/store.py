@@ -8,7 +8,7 @@ one store at the same time.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,7 +51,13 @@ class Layer:
 
 @dataclass(frozen=True)
 class ImageRecord:
-    """An image of the store with its references in docker's short form (``busybox:1``)."""
+    """An image of the store with its references in docker's short form (``busybox:1``).
+
+    ``repo_digests`` are docker's ``RepoDigests`` (``busybox@sha256:...``): the digest of the
+    manifest, or of the multi-platform index, that a registry served when the image was
+    pulled or pushed, one per repository and digest. An image that was only built, loaded or
+    imported has none.
+    """
 
     id: str
     references: list[str]
@@ -59,6 +65,7 @@ class ImageRecord:
     created: str
     size: int
     diff_ids: list[str]
+    repo_digests: list[str]
     _store: _core._Store = field(repr=False, compare=False)
 
     @property
@@ -112,7 +119,7 @@ class Store:
         """The store's root directory."""
         return self._store.root
 
-    def _record(self, data: dict[str, Any]) -> ImageRecord:
+    def _record(self, data: Mapping[str, Any]) -> ImageRecord:
         return ImageRecord(
             id=data["id"],
             references=[_familiar(name) for name in data["references"]],
@@ -120,6 +127,7 @@ class Store:
             created=data["created"],
             size=data["size"],
             diff_ids=list(data["diff_ids"]),
+            repo_digests=[_familiar(name) for name in data["repo_digests"]],
             _store=self._store,
         )
 
@@ -142,7 +150,9 @@ class Store:
         """Remove a reference or an image as ``docker rmi`` does; return the lines it prints.
 
         An image with children, or one given by ID that several references name, raises
-        :class:`~dockwright.errors.StoreError` unless ``force`` is set.
+        :class:`~dockwright.errors.StoreError` unless ``force`` is set. Removing the last tag
+        of a repository also removes that repository's digests, and the image goes once no
+        tag and no repository digest is left.
         """
         return list(self._store.remove(image, force))
 

@@ -18,11 +18,15 @@ py::dict image_dict(const image_record& record) {
     py::list diff_ids;
     for (const auto& id : record.diff_ids)
         diff_ids.append(id.str());
+    py::list repo_digests;
+    for (const auto& name : record.repo_digests)
+        repo_digests.append(name);
     return py::dict(py::arg("id") = record.id.str(),
                     py::arg("parent") = record.parent ? py::object(py::str(record.parent->str()))
                                                       : py::object(py::none()),
                     py::arg("references") = references, py::arg("diff_ids") = diff_ids,
-                    py::arg("created") = record.created, py::arg("size") = record.size);
+                    py::arg("created") = record.created, py::arg("size") = record.size,
+                    py::arg("repo_digests") = repo_digests);
 }
 
 /// Owns the store; the GIL is released around every call that touches the disk at length.
