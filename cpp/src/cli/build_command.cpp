@@ -13,6 +13,8 @@
 #include <dockwright/build/local_backend.hpp>
 #include <dockwright/exec/cancel_token.hpp>
 #include <dockwright/exec/container.hpp>
+#include <dockwright/registry/manifest.hpp>
+#include <dockwright/registry/store_source.hpp>
 #include <dockwright/store/archive.hpp>
 #include <dockwright/store/reference.hpp>
 #include <dockwright/store/store.hpp>
@@ -187,6 +189,61 @@ std::optional<timestamp> source_date_epoch(bool reproducible) {
     return std::nullopt;
 }
 
+/// Sums a push's blob transfers into one `push` progress task. The total is the bytes of the
+/// image's config and layer blobs, from the manifest the push sends, once per target. A blob
+/// the registry already has, or mounts from another repository, counts as done.
+class push_progress {
+  public:
+    push_progress(const store& images, const digest& id, std::size_t targets,
+                  const build_event_sink& events)
+        : reporter_(events, "push", blob_bytes(images, id) * targets) {}
+
+    /// Takes one transfer event; the registry client makes these calls one at a time.
+    void on(const registry::progress_event& event) {
+        const auto size = static_cast<std::uint64_t>(event.total);
+        switch (event.step) {
+            case registry::progress_event::phase::transferring:
+                in_flight_[event.blob] = std::min(event.done, size);
+                break;
+            case registry::progress_event::phase::exists:
+            case registry::progress_event::phase::mounted:
+            case registry::progress_event::phase::done:
+                in_flight_.erase(event.blob);
+                finished_ += blob_sizes_.contains(event.blob) ? blob_sizes_.at(event.blob) : size;
+                break;
+            case registry::progress_event::phase::retrying:
+                in_flight_.erase(event.blob);
+                break;
+        }
+        std::uint64_t current = finished_;
+        for (const auto& [blob, done] : in_flight_)
+            current += done;
+        reporter_.update(current);
+    }
+
+    void finish() { reporter_.finish(); }
+
+  private:
+    std::uint64_t blob_bytes(const store& images, const digest& id) {
+        registry::store_source source(images, id);
+        const registry::manifest_document root = source.root();
+        const registry::image_manifest manifest =
+            registry::parse_image_manifest(root.bytes, root.media_type);
+        std::uint64_t total = 0;
+        blob_sizes_[manifest.config.digest] = static_cast<std::uint64_t>(manifest.config.size);
+        for (const registry::descriptor& layer : manifest.layers)
+            blob_sizes_[layer.digest] = static_cast<std::uint64_t>(layer.size);
+        for (const auto& [blob, size] : blob_sizes_)
+            total += size;
+        return total;
+    }
+
+    std::map<digest, std::uint64_t> blob_sizes_;  // filled by blob_bytes() before reporter_
+    progress_reporter reporter_;
+    std::map<digest, std::uint64_t> in_flight_;
+    std::uint64_t finished_ = 0;
+};
+
 /// Prints what the cache imports and exports did, one line each, before the success lines.
 void print_cache_transfers(const build_outcome& outcome, const build_settings& settings) {
     std::vector<std::string> lines;
@@ -356,14 +413,26 @@ int run_build(const build_settings& settings) {
     }
     for (const reference& name : output_names)
         images.tag(id, name);
-    push_built_image(images, id, push_targets, build.registry, quiet ? nullptr : &std::cout,
-                     settings.progress == "json");
+    registry::registry_options push_options = build.registry;
+    std::optional<push_progress> pushing;
+    if (!push_targets.empty()) {
+        pushing.emplace(images, id, push_targets.size(),
+                        [&](const build_event& e) { renderer.on(e); });
+        push_options.progress = [&pushing](const registry::progress_event& e) { pushing->on(e); };
+    }
+    // Under the live display the push lines wait until its final frame is drawn.
+    const bool display = live && !quiet && settings.progress != "json";
+    std::ostringstream push_lines;
+    std::ostream* push_out = quiet ? nullptr : display ? &push_lines : &std::cout;
+    push_built_image(images, id, push_targets, push_options, push_out, settings.progress == "json");
+    if (pushing) pushing->finish();
     if (!settings.iidfile.empty()) {
         std::ofstream out(settings.iidfile, std::ios::binary | std::ios::trunc);
         out << id.str();
         if (!out) throw error("cannot write the image ID to " + settings.iidfile);
     }
     renderer.finish_display(true);
+    std::cout << push_lines.str() << std::flush;
     if (!quiet) print_cache_transfers(*outcome, settings);
     renderer.succeeded(id, tags);
     return 0;
