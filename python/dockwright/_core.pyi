@@ -351,6 +351,7 @@ def _build(
     secrets: list[tuple[str, str]],
     cache_to: list[str],
     cache_from: list[str],
+    outputs: list[str],
     take_sigint: bool,
     on_event: Callable[[dict[str, Any]], None],
 ) -> tuple[str, Evaluation] | _BuildFailure: ...

@@ -294,6 +294,7 @@ def build(
     secrets: Mapping[str, str | os.PathLike[str]] | None = None,
     cache_to: str | Iterable[str] = (),
     cache_from: str | Iterable[str] = (),
+    outputs: str | Iterable[str] = (),
 ) -> BuildResult:
     """Build ``context`` into ``store`` and tag the result, as ``dockwright build`` does.
 
@@ -318,6 +319,13 @@ def build(
     (``type=registry,ref=REF``, a bare ``REF``, or ``type=local,src=DIR``), and a cache that
     cannot be read becomes a ``warning`` event. ``cache_to`` exports the build cache after a
     successful build (``type=registry,ref=REF[,mode=min|max]`` or ``type=local,dest=DIR``).
+
+    ``outputs`` takes the values of ``-o``/``--output`` (one string or several) and writes the
+    image once it is built: ``type=docker,dest=FILE`` (a docker-archive), ``type=oci,dest=PATH``
+    (an OCI layout, as a tar or into a directory), ``type=tar,dest=FILE`` (the root filesystem as
+    one tar) or ``type=local,dest=DIR`` (the root filesystem copied into a directory); a bare
+    path means ``type=local``. Each output sends :class:`~dockwright.events.TaskProgress`
+    events of task ``export <type>`` whose ``total`` is the bytes it writes.
 
     ``on_event`` receives each :mod:`dockwright.events` event as it happens, on the calling
     thread; an exception it raises stops the build and propagates. The GIL is released while
@@ -349,6 +357,7 @@ def build(
         [(name, os.fspath(path)) for name, path in (secrets or {}).items()],
         [cache_to] if isinstance(cache_to, str) else list(cache_to),
         [cache_from] if isinstance(cache_from, str) else list(cache_from),
+        [outputs] if isinstance(outputs, str) else list(outputs),
         _owns_sigint(),
         recorder.receive,
     )

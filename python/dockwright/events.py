@@ -6,8 +6,8 @@ corresponding lines. Each step begins with :class:`StepStarted`. A FROM continue
 :class:`BasePulling` when its base is pulled, then :class:`BaseResolved`. Other steps continue
 with :class:`CacheChecked` and, on a miss, :class:`ContainerCreated`, an :class:`OutputLine`
 for each line a RUN writes, and :class:`StepFinished`. :class:`StageFinished` closes a stage.
-:class:`TaskProgress` events report long work (context hashing, layer writing, pulls) as it
-goes, at most about ten per second for each task.
+:class:`TaskProgress` events report long work (context hashing, layer writing, pulls, exports)
+as it goes, at most about ten per second for each task.
 """
 
 from __future__ import annotations
@@ -137,10 +137,12 @@ class TaskProgress:
     """A long task advanced: ``current`` of ``total`` done, counted in ``unit``.
 
     ``task`` names the work: ``context`` (hashing the build context), ``layer`` (writing a
-    step's layer into the store), ``export`` (writing an ``-o type=tar`` output) or
-    ``pull <digest>`` (downloading one layer of a base image).
-    ``total`` is 0 when it is not known in advance. ``finished`` is set on the task's last
-    event. ``step`` is 0 for work before the first step.
+    step's layer into the store), ``export <type>`` (writing an ``outputs`` entry of that
+    type, such as ``export oci``) or ``pull <digest>`` (downloading one layer of a base image).
+    ``total`` is 0 when it is not known in advance. An export's ``total`` is known from its
+    first event on: the bytes of every file it writes (for ``type=local``, the regular files'
+    contents). ``finished`` is set on the task's last event. ``step`` is 0 for work outside a
+    step: before the first step and for exports after the last.
     """
 
     step: int

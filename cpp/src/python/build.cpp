@@ -11,6 +11,7 @@
 #include <dockwright/build/build_image.hpp>
 #include <dockwright/build/context_source.hpp>
 #include <dockwright/build/evaluate.hpp>
+#include <dockwright/build/image_export.hpp>
 #include <dockwright/exec/cancel_token.hpp>
 #include <dockwright/store/store.hpp>
 #include <exception>
@@ -176,6 +177,9 @@ class python_sink {
         deliver([&] { return event_dict(event, duration); });
     }
 
+    /// Marks the steps as over, so the events that follow (exports) carry step 0.
+    void leave_steps() { step_ = 0; }
+
     /// Delivers the parser's warnings, which arrive before step 1 as Docker's text.
     void parser_warnings(const std::string& text) {
         deliver([&] {
@@ -273,6 +277,7 @@ struct python_build_request {
     std::vector<std::pair<std::string, std::string>> secrets;
     std::vector<std::string> cache_to;
     std::vector<std::string> cache_from;
+    std::vector<std::string> outputs;
     bool take_sigint = false;
 };
 
@@ -313,6 +318,9 @@ py::object run_build(py::handle store_object, const python_build_request& in,
                      const py::function& on_event) {
     store& images = native_store(store_object);
     build_request request = native_request(in);
+    std::vector<export_request> exports;
+    for (const std::string& text : in.outputs)
+        exports.push_back(parse_export_request(text));
     exec::cancel_token cancel;
     request.backend.cancel = &cancel;
     python_sink sink(on_event, cancel);
@@ -335,6 +343,12 @@ py::object run_build(py::handle store_object, const python_build_request& in,
             request.options.dockerfile_name = context.dockerfile_name();
             outcome =
                 build_image(images, request, [&sink](const build_event& event) { sink.on(event); });
+            sink.leave_steps();
+            for (const export_request& out : exports) {
+                if (out.dest.empty()) continue;  // type=docker without dest: the store has it
+                export_image(images, outcome->id, out,
+                             [&sink](const build_event& event) { sink.on(event); });
+            }
         } catch (const build_interrupted&) {
             // The callback raised or SIGINT arrived; both are reported below.
         } catch (const context_error& e) {
@@ -442,7 +456,8 @@ void register_build(py::module_& m) {
            bool reproducible, std::optional<std::int64_t> source_date_epoch,
            const std::vector<std::pair<std::string, std::string>>& secrets,
            const std::vector<std::string>& cache_to, const std::vector<std::string>& cache_from,
-           bool take_sigint, const py::function& on_event) {
+           const std::vector<std::string>& outputs, bool take_sigint,
+           const py::function& on_event) {
             python_build_request request;
             request.location = location;
             request.dockerfile = dockerfile;
@@ -460,6 +475,7 @@ void register_build(py::module_& m) {
             request.secrets = secrets;
             request.cache_to = cache_to;
             request.cache_from = cache_from;
+            request.outputs = outputs;
             request.take_sigint = take_sigint;
             return run_build(store_object, request, on_event);
         },
@@ -467,7 +483,8 @@ void register_build(py::module_& m) {
         py::arg("build_args"), py::arg("target"), py::arg("labels"), py::arg("no_cache"),
         py::arg("classic"), py::arg("history_style"), py::arg("network"), py::arg("pull"),
         py::arg("reproducible"), py::arg("source_date_epoch"), py::arg("secrets"),
-        py::arg("cache_to"), py::arg("cache_from"), py::arg("take_sigint"), py::arg("on_event"));
+        py::arg("cache_to"), py::arg("cache_from"), py::arg("outputs"), py::arg("take_sigint"),
+        py::arg("on_event"));
 }
 
 }  // namespace dockwright::python
