@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 from os import PathLike as _PathLike
-from typing import Any
+from typing import Any, TypedDict
 
 __version__: str
 
@@ -358,12 +358,23 @@ def _build(
 
 # ---- image store (dockwright.store wraps these) ----
 
+class _ImageData(TypedDict):
+    """An image of the store; references and repo_digests in full form."""
+
+    id: str
+    parent: str | None
+    references: list[str]
+    diff_ids: list[str]
+    created: str
+    size: int
+    repo_digests: list[str]
+
 class _Store:
     def __init__(self, path: str | None = None) -> None: ...
     @property
     def root(self) -> str: ...
-    def images(self) -> list[dict[str, Any]]: ...
-    def get(self, name: str) -> dict[str, Any]: ...
+    def images(self) -> list[_ImageData]: ...
+    def get(self, name: str) -> _ImageData: ...
     def config(self, id: str) -> bytes: ...
     def layer(self, diff_id: str) -> dict[str, Any]: ...
     def layer_files(self, diff_id: str) -> list[dict[str, Any]]: ...
