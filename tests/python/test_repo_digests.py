@@ -176,6 +176,10 @@ def test_pull_by_digest_records_no_tag(cli: Path, registry: Registry, tmp_path: 
         ["REPOSITORY", "TAG", "DIGEST"], [name, "<none>", expected]
     ]
     assert image_rows(cli, root, f"{name}@sha256:{'0' * 64}") == [["REPOSITORY", "TAG"]]
+    # An image known only by digest is referenced, not dangling, so prune keeps it.
+    pruned = dockwright(cli, root, "prune")
+    assert "Deleted Images:" not in pruned.stdout
+    assert inspect(cli, root, f"{name}@{expected}")["Id"] == image_id
 
     dockwright(cli, root, "tag", f"{name}@{expected}", "local/pinned:1")
     assert inspect(cli, root, "local/pinned:1")["Id"] == image_id
@@ -224,6 +228,19 @@ def test_push_records_digest(cli: Path, registry: Registry, tmp_path: Path) -> N
     removed = dockwright(cli, root, "rmi", f"{name}:v1")
     assert removed.stdout == f"Untagged: {name}:v1\nUntagged: {name}@{expected}\n"
     assert inspect(cli, root, "local/pushed:1")["RepoDigests"] == []
+
+
+def test_build_push_records_digest(cli: Path, registry: Registry, tmp_path: Path) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "hello").write_text("hello from a pushed build\n")
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY hello /hello\n")
+    root = tmp_path / "store"
+    name = f"{registry.host}/digests/built"
+    dockwright(cli, root, "build", "-q", "-t", "local/built:1", "-o",
+               f"type=registry,name={name}:v1", str(context))
+    expected = served_digest(registry, "digests/built", "v1")
+    assert inspect(cli, root, "local/built:1")["RepoDigests"] == [f"{name}@{expected}"]
 
 
 def test_load_records_no_digest(cli: Path, registry: Registry, tmp_path: Path) -> None:
