@@ -1,6 +1,8 @@
 // Docker-style rendering of build events.
 #include "build_output.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <dockwright/dockerfile/detail/utf8.hpp>
 #include <dockwright/dockerfile/dockerignore.hpp>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "human_units.hpp"
@@ -47,14 +50,24 @@ std::string short_hex(const digest& id) {
 
 void add_sizes(const fs::path& dir, const std::string& prefix, const dockerignore& ignore,
                std::uint64_t& total) {
+    // Each stat is relative to the directory's descriptor: one path component to look up.
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return;
+    const std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(dir_fd), &::closedir);
+    if (!listing) {
+        ::close(dir_fd);
+        return;
+    }
     std::vector<std::string> names;
-    for (const auto& child : fs::directory_iterator(dir))
-        names.push_back(child.path().filename().string());
+    while (const dirent* item = ::readdir(listing.get())) {
+        const std::string_view name = item->d_name;
+        if (name != "." && name != "..") names.emplace_back(name);
+    }
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
         const std::string rel = prefix.empty() ? name : prefix + "/" + name;
         struct stat info {};
-        if (::lstat((dir / name).c_str(), &info) != 0) continue;
+        if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) continue;
         const bool is_dir = S_ISDIR(info.st_mode);
         const bool excluded = ignore.matches(rel);
         if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;

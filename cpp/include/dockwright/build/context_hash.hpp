@@ -71,12 +71,16 @@ class build_context_index {
 
     void walk(const std::filesystem::path& dir, const std::string& prefix,
               const dockerignore& ignore);
-    [[nodiscard]] std::string entry_sum(const std::filesystem::path& full, const std::string& rel);
+    /// The entry's hash: from the cache when `key` (see the walk) is known there, else
+    /// computed from the file. An empty key means the entry is not cached.
+    [[nodiscard]] std::string entry_sum(const std::filesystem::path& full, const std::string& rel,
+                                        std::string key);
 
-    /// An entry whose hash is computed after the walk, with its size in bytes.
+    /// An entry whose hash is computed after the walk, with its size in bytes and cache key.
     struct pending_hash {
         std::size_t index;
         std::uint64_t size;
+        std::string key;
     };
     std::vector<pending_hash> pending_;
     bool defer_hashing_ = false;
@@ -85,6 +89,8 @@ class build_context_index {
     std::map<std::string, std::string> known_;
     std::map<std::string, std::string> seen_;
     bool caching_ = false;
+    /// Hashes computed from file contents during this scan (not taken from the cache).
+    std::size_t computed_ = 0;
     [[nodiscard]] copy_source_info info_for(const std::string& path) const;
 
     std::filesystem::path root_;

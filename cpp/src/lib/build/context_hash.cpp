@@ -1,4 +1,5 @@
 // Content hashes of build-context sources, as Docker 20.10's classic builder computes them.
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -263,9 +264,9 @@ build_context_index::build_context_index(fs::path root, fs::path hash_cache,
         for (const pending_hash& item : pending_)
             total += item.size;
         progress_reporter reporter(progress, "context", total);
-        for (const pending_hash& item : pending_) {
+        for (pending_hash& item : pending_) {
             entry& target = entries_[item.index];
-            target.hash = entry_sum(root_ / target.path, target.path);
+            target.hash = entry_sum(root_ / target.path, target.path, std::move(item.key));
             reporter.add(item.size);
         }
         pending_.clear();
@@ -274,10 +275,18 @@ build_context_index::build_context_index(fs::path root, fs::path hash_cache,
     // Keep the entries of other contexts, replace this context's with what was seen now.
     const std::string prefix = fs::absolute(root_).lexically_normal().string() + "/";
     std::map<std::string, std::string> merged;
+    std::size_t known_here = 0;
     for (auto& [key, hash] : known_) {
         const std::size_t tab = key.rfind('\t');
-        if (key.compare(tab + 1, prefix.size(), prefix) != 0) merged.emplace(key, hash);
+        if (key.compare(tab + 1, prefix.size(), prefix) != 0) {
+            merged.emplace(key, hash);
+        } else {
+            ++known_here;
+        }
     }
+    // Every hash came from the cache and no cached file of this context went away: the file
+    // would be written again byte for byte.
+    if (computed_ == 0 && known_here == seen_.size()) return;
     merged.insert(seen_.begin(), seen_.end());
     std::error_code ignored;
     fs::create_directories(hash_cache.parent_path(), ignored);
@@ -294,49 +303,66 @@ build_context_index::build_context_index(fs::path root, fs::path hash_cache,
     fs::rename(temp, hash_cache, ignored);
 }
 
-std::string build_context_index::entry_sum(const fs::path& full, const std::string& rel) {
-    struct stat info {};
-    if (!caching_ || ::lstat(full.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
-        return tarsum_entry(full, rel);
-    }
-    std::string key = std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) +
-                      "." + std::to_string(info.st_mtim.tv_nsec) + " " +
-                      std::to_string(info.st_ctim.tv_sec) + "." +
-                      std::to_string(info.st_ctim.tv_nsec) + " " + std::to_string(info.st_ino) +
-                      " " + std::to_string(info.st_mode) + "\t" + rel + "\t" +
-                      fs::absolute(full).lexically_normal().string();
+std::string build_context_index::entry_sum(const fs::path& full, const std::string& rel,
+                                           std::string key) {
+    if (key.empty()) return tarsum_entry(full, rel);
     if (const auto found = known_.find(key); found != known_.end()) {
         seen_.emplace(key, found->second);
         return found->second;
     }
     std::string hash = tarsum_entry(full, rel);
+    ++computed_;
     seen_.emplace(std::move(key), hash);
     return hash;
 }
 
 void build_context_index::walk(const fs::path& dir, const std::string& prefix,
                                const dockerignore& ignore) {
+    // Names come from one readdir and each stat is relative to the directory's descriptor,
+    // which costs one path component of lookup instead of the whole path per entry.
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+        throw error("cannot read the directory " + dir.string() + ": " +
+                    std::error_code(errno, std::generic_category()).message());
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(dir_fd), &::closedir);
+    if (!listing) {
+        ::close(dir_fd);
+        throw error("cannot read the directory " + dir.string());
+    }
     std::vector<std::string> names;
-    for (const auto& child : fs::directory_iterator(dir)) {
-        names.push_back(child.path().filename().string());
+    while (const dirent* item = ::readdir(listing.get())) {
+        const std::string_view name = item->d_name;
+        if (name != "." && name != "..") names.emplace_back(name);
     }
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
         const std::string rel = prefix.empty() ? name : prefix + "/" + name;
         const fs::path full = dir / name;
         struct stat info {};
-        const bool known = ::lstat(full.c_str(), &info) == 0;
+        const bool known = ::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0;
         const bool is_dir = known && S_ISDIR(info.st_mode);
         const bool excluded = ignore.matches(rel);
         if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
         by_path_[rel] = entries_.size();
+        const bool regular = known && S_ISREG(info.st_mode);
+        std::string key;
+        if (caching_ && regular && !excluded) {
+            // Size, times, inode and mode: a file whose key is unchanged keeps its hash.
+            key = std::to_string(info.st_size) + " " + std::to_string(info.st_mtim.tv_sec) + "." +
+                  std::to_string(info.st_mtim.tv_nsec) + " " + std::to_string(info.st_ctim.tv_sec) +
+                  "." + std::to_string(info.st_ctim.tv_nsec) + " " + std::to_string(info.st_ino) +
+                  " " + std::to_string(info.st_mode) + "\t" + rel + "\t" +
+                  fs::absolute(full).lexically_normal().string();
+        }
         if (defer_hashing_ && !excluded) {
-            const bool regular = known && S_ISREG(info.st_mode);
-            pending_.push_back(
-                {entries_.size(), regular ? static_cast<std::uint64_t>(info.st_size) : 0});
+            pending_.push_back({entries_.size(),
+                                regular ? static_cast<std::uint64_t>(info.st_size) : 0,
+                                std::move(key)});
             entries_.push_back({rel, std::string(), is_dir, excluded});
         } else {
-            entries_.push_back({rel, excluded ? rel : entry_sum(full, rel), is_dir, excluded});
+            entries_.push_back(
+                {rel, excluded ? rel : entry_sum(full, rel, std::move(key)), is_dir, excluded});
         }
         if (is_dir) walk(full, rel, ignore);
     }
