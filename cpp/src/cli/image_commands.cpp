@@ -314,13 +314,13 @@ void add_image_commands(CLI::App& app) {
         auto filter = std::make_shared<std::string>();
         command->add_option("REPOSITORY", *filter,
                             "List only references matching REPOSITORY[:TAG] or "
-                            "REPOSITORY@DIGEST; * and ? match within one path component");
+                            "REPOSITORY@DIGEST, where * and ? match within one path component");
         command->add_flag("-q,--quiet", *quiet, "Print only the image IDs");
         command->add_flag("--no-trunc", *no_trunc, "Print full image IDs");
         command->add_flag("-a,--all", *all,
                           "Also list intermediate images (untagged images with children)");
         command->add_flag("--digests", *digests,
-                          "Add a DIGEST column: the repository digest each row stands for");
+                          "Add a DIGEST column with the repository digest of each row");
         command->callback([=] { list_images(*quiet, *no_trunc, *all, *digests, *filter); });
     }
     {
