@@ -71,7 +71,11 @@ def test_tty_final_frame_keeps_export_bars(store_root: Path, tmp_path: Path) -> 
     assert re.fullmatch(
         rf"  export docker {BAR}  {docker_size} / {docker_size}  \d+\.\ds", final[2]
     ), final
-    assert re.fullmatch(rf"  export oci {BAR}  {oci_size} / {oci_size}  \d+\.\ds", final[3]), final
+    # The names are padded to the longest, so the bars line up.
+    assert re.fullmatch(rf"  export oci    {BAR}  {oci_size} / {oci_size}  \d+\.\ds", final[3]), (
+        final
+    )
+    assert final[2].index("\u2588") == final[3].index("\u2588")
     assert "\u2591" not in final[2]
     assert "\u2591" not in final[3]
     assert final[4].startswith("Built in ")

@@ -79,13 +79,14 @@ std::string amount(std::uint64_t value, progress_unit unit) {
     return human_size(static_cast<double>(value));
 }
 
-/// Formats the line of one task's progress for a terminal `width` columns wide. `elapsed`,
-/// set for a finished task, follows the numbers.
+/// Formats the line of one task's progress for a terminal `width` columns wide, with the task
+/// name padded to `name_width` bytes so that the bars of a group line up. `elapsed`, set for a
+/// finished task, follows the numbers.
 std::string task_line(const build_progress& p, const std::string& indent, std::size_t width,
-                      bool color,
+                      bool color, std::size_t name_width = 8,
                       std::optional<std::chrono::steady_clock::duration> elapsed = std::nullopt) {
     std::string label = indent + p.task;
-    if (label.size() < indent.size() + 8) label.resize(indent.size() + 8, ' ');
+    if (label.size() < indent.size() + name_width) label.resize(indent.size() + name_width, ' ');
     // The last column stays empty because some terminals wrap as soon as it is written.
     const std::size_t usable = width > 1 ? width - 1 : 1;
     std::string numbers = amount(p.current, p.unit);
@@ -284,10 +285,10 @@ std::string live_display::fit(const std::string& text, const std::string& right,
 }
 
 void live_display::append_task(std::vector<std::string>& lines, const task_progress& task,
-                               const std::string& indent) const {
+                               const std::string& indent, std::size_t name_width) const {
     std::optional<std::chrono::steady_clock::duration> elapsed;
     if (task.progress.finished) elapsed = task.elapsed;
-    lines.push_back(task_line(task.progress, indent, width_, color_, elapsed));
+    lines.push_back(task_line(task.progress, indent, width_, color_, name_width, elapsed));
 }
 
 void live_display::append_step(std::vector<std::string>& lines, const step_view& step,
@@ -347,10 +348,15 @@ std::vector<std::string> live_display::frame_lines(bool final, std::size_t& top_
         per_step.push_back(std::move(lines));
     }
     std::vector<std::string> tail;
+    std::size_t name_width = 8;
     for (const task_progress& task : finished_tasks_)
-        append_task(tail, task, "  ");
+        name_width = std::max(name_width, task.progress.task.size());
     for (const auto& [name, task] : global_tasks_)
-        append_task(tail, task, "  ");
+        name_width = std::max(name_width, name.size());
+    for (const task_progress& task : finished_tasks_)
+        append_task(tail, task, "  ", name_width);
+    for (const auto& [name, task] : global_tasks_)
+        append_task(tail, task, "  ", name_width);
     const auto now = std::chrono::steady_clock::now();
     std::string status;
     int done = 0;
@@ -460,7 +466,7 @@ void progress_line::draw(bool final) {
     if (::ioctl(fd_, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) width = size.ws_col;
     std::optional<std::chrono::steady_clock::duration> elapsed;
     if (final) elapsed = drawn_ - started_;
-    std::string out = "\r" + task_line(progress_, "", width, color_, elapsed) + "\x1b[K";
+    std::string out = "\r" + task_line(progress_, "", width, color_, 8, elapsed) + "\x1b[K";
     if (final) out += "\n";
     std::size_t written = 0;
     while (written < out.size()) {

@@ -69,8 +69,9 @@ class live_display {
     [[nodiscard]] std::vector<std::string> frame_lines(bool final, std::size_t& top_fixed,
                                                        std::size_t& fixed_lines) const;
     void append_step(std::vector<std::string>& lines, const step_view& step, bool final) const;
+    /// Adds the line of `task`, its name padded to `name_width` bytes.
     void append_task(std::vector<std::string>& lines, const task_progress& task,
-                     const std::string& indent) const;
+                     const std::string& indent, std::size_t name_width = 8) const;
     /// Cuts `text` to the columns left after `used` ones, with `right` right-aligned.
     [[nodiscard]] std::string fit(const std::string& text, const std::string& right = {},
                                   std::size_t used = 0) const;

@@ -708,6 +708,8 @@ void save_archive(const store& source, std::span<const std::string> names, const
             fs::path path;
             ~cleanup() { detail::remove_tree(path); }
         } remove_work{work};
+        // NOTE: layers are compressed here, before the first progress call, so a compressed
+        // save reports nothing while it compresses.
         const oci_layout layout = build_oci(source, images, layer_compression, work);
         std::error_code ignored;
         const std::string text = output.string();
