@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -89,37 +90,60 @@ void copy_data(const std::string& from, const std::string& to) {
     }
 }
 
-/// Copies the tree `from` to the new path `to` as it is: whiteouts (0/0 character devices)
-/// stay whiteouts and opaque directories keep their mark where the process may set it.
-// NOTE: hard links inside the tree become separate copies.
-void copy_tree(const std::string& from, const std::string& to) {
-    struct stat info {};
-    if (::lstat(from.c_str(), &info) != 0) fail("stat", from, errno);
-    if (S_ISDIR(info.st_mode)) {
-        if (::mkdir(to.c_str(), 0700) != 0) fail("create", to, errno);
-        DIR* dir = ::opendir(from.c_str());
-        if (dir == nullptr) fail("read directory", from, errno);
-        std::vector<std::string> names;
-        while (const dirent* entry = ::readdir(dir)) {
-            const std::string_view name = entry->d_name;
-            if (name != "." && name != "..") names.emplace_back(name);
+/// Copies a container's upper directory as it is: whiteouts (0/0 character devices) stay
+/// whiteouts and opaque directories keep their mark where the process may set it, and files
+/// linked to each other stay linked.
+class tree_copier {
+  public:
+    void copy(const std::string& from, const std::string& to) {
+        struct stat info {};
+        if (::lstat(from.c_str(), &info) != 0) fail("stat", from, errno);
+        if (!S_ISDIR(info.st_mode) && info.st_nlink > 1) {
+            const auto [first, added] = links_.try_emplace({info.st_dev, info.st_ino}, to);
+            if (!added) {
+                if (::link(first->second.c_str(), to.c_str()) != 0) fail("link", to, errno);
+                return;
+            }
         }
-        ::closedir(dir);
-        for (const std::string& name : names)
-            copy_tree(from + "/" + name, to + "/" + name);
-    } else if (S_ISREG(info.st_mode)) {
-        copy_data(from, to);
-    } else if (S_ISLNK(info.st_mode)) {
-        std::string target(static_cast<std::size_t>(info.st_size) + 1, '\0');
-        const ssize_t size = ::readlink(from.c_str(), target.data(), target.size());
-        if (size < 0) fail("read link", from, errno);
-        target.resize(static_cast<std::size_t>(size));
-        if (::symlink(target.c_str(), to.c_str()) != 0) fail("create link", to, errno);
-    } else if (::mknod(to.c_str(), info.st_mode, info.st_rdev) != 0) {
-        fail("create special file", to, errno);
+        if (S_ISDIR(info.st_mode)) {
+            if (::mkdir(to.c_str(), 0700) != 0) fail("create", to, errno);
+            DIR* dir = ::opendir(from.c_str());
+            if (dir == nullptr) fail("read directory", from, errno);
+            std::vector<std::string> names;
+            while (const dirent* entry = ::readdir(dir)) {
+                const std::string_view name = entry->d_name;
+                if (name != "." && name != "..") names.emplace_back(name);
+            }
+            ::closedir(dir);
+            for (const std::string& name : names)
+                copy(from + "/" + name, to + "/" + name);
+        } else if (S_ISREG(info.st_mode)) {
+            copy_data(from, to);
+        } else if (S_ISLNK(info.st_mode)) {
+            std::string target(static_cast<std::size_t>(info.st_size) + 1, '\0');
+            const ssize_t size = ::readlink(from.c_str(), target.data(), target.size());
+            if (size < 0) fail("read link", from, errno);
+            target.resize(static_cast<std::size_t>(size));
+            if (::symlink(target.c_str(), to.c_str()) != 0) fail("create link", to, errno);
+        } else if (::mknod(to.c_str(), info.st_mode, info.st_rdev) != 0) {
+            if (errno != EPERM || !S_ISCHR(info.st_mode) || info.st_rdev != 0) {
+                fail("create special file", to, errno);
+            }
+            // A process that may not make device nodes keeps a whiteout as a layer tar
+            // writes it: an empty file named `.wh.<name>`.
+            const std::size_t slash = to.rfind('/');
+            const std::string marker = to.substr(0, slash + 1) + ".wh." + to.substr(slash + 1);
+            const unique_fd out(
+                ::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+            if (!out) fail("create", marker, errno);
+            return;
+        }
+        copy_metadata(from, to, info);
     }
-    copy_metadata(from, to, info);
-}
+
+  private:
+    std::map<std::pair<dev_t, ino_t>, std::string> links_;
+};
 
 bool is_container_id(std::string_view text) {
     return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
@@ -179,7 +203,7 @@ void save_container(const store& target, const container_info& info, const fs::p
     const fs::path staging = target.make_temp_dir("container-");
     try {
         if (fs::exists(fs::symlink_status(upper))) {
-            copy_tree(upper.string(), (staging / "upper").string());
+            tree_copier().copy(upper.string(), (staging / "upper").string());
         } else {
             fs::create_directory(staging / "upper");
         }
