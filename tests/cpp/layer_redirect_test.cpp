@@ -29,9 +29,10 @@ std::pair<std::pair<std::uint64_t, std::uint64_t>, data_redirect> placeholder_fo
     fs::resize_file(placeholder, static_cast<std::uintmax_t>(from.st_size));
     struct stat made {};
     REQUIRE(::stat(placeholder.c_str(), &made) == 0);
-    return {{made.st_dev, made.st_ino},
-            {source, static_cast<std::uint64_t>(from.st_dev),
-             static_cast<std::uint64_t>(from.st_ino), static_cast<std::uint64_t>(from.st_size)}};
+    return {
+        {made.st_dev, made.st_ino},
+        {source, static_cast<std::uint64_t>(from.st_dev), static_cast<std::uint64_t>(from.st_ino),
+         static_cast<std::uint64_t>(from.st_size), change_time_ns(from.st_ctim)}};
 }
 
 }  // namespace
@@ -84,4 +85,28 @@ TEST_CASE("layer writer refuses a source that changed size") {
                                                  (sources / "big").string() +
                                                  " changed while the build ran; build again");
     }
+}
+
+TEST_CASE("layer writer refuses a source written to since it was recorded") {
+    temp_dir sources;
+    temp_dir upper;
+    write_text(sources / "big", std::string(70000, 'a'));
+    data_redirects redirects;
+    redirects.insert(placeholder_for(sources / "big", upper / "big"));
+    struct stat before {};
+    REQUIRE(::stat((sources / "big").c_str(), &before) == 0);
+    // Same inode and size, new bytes: only the change time tells.
+    do {
+        write_text(sources / "big", std::string(70000, 'b'));
+        struct stat after {};
+        REQUIRE(::stat((sources / "big").c_str(), &after) == 0);
+        if (change_time_ns(after.st_ctim) != change_time_ns(before.st_ctim)) break;
+    } while (true);
+
+    write_options options;
+    options.redirects = &redirects;
+    string_sink out;
+    CHECK_THROWS_WITH(write_overlay_layer(upper.path(), out, options),
+                      "layer entry 'big': its source " + (sources / "big").string() +
+                          " changed while the build ran; build again");
 }

@@ -234,7 +234,8 @@ struct deferred_copies {
             if (::fstat(in.get(), &now) != 0) fail("cannot stat", redirect.source, errno);
             if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
                 static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
-                static_cast<std::uint64_t>(now.st_size) != redirect.size) {
+                static_cast<std::uint64_t>(now.st_size) != redirect.size ||
+                layer::change_time_ns(now.st_ctim) != redirect.source_change_ns) {
                 throw error("COPY failed: " + redirect.source.string() +
                             " changed while the build ran; build again");
             }
@@ -487,9 +488,10 @@ class entry_copier {
         if (::fstat(out, &made) != 0) fail("cannot stat", target, errno);
         deferred->redirects.insert_or_assign(
             {static_cast<std::uint64_t>(made.st_dev), static_cast<std::uint64_t>(made.st_ino)},
-            layer::data_redirect{source, static_cast<std::uint64_t>(info.st_dev),
-                                 static_cast<std::uint64_t>(info.st_ino),
-                                 static_cast<std::uint64_t>(info.st_size)});
+            layer::data_redirect{source, static_cast<std::uint64_t>(now.st_dev),
+                                 static_cast<std::uint64_t>(now.st_ino),
+                                 static_cast<std::uint64_t>(now.st_size),
+                                 layer::change_time_ns(now.st_ctim)});
         deferred->placeholders.push_back(target);
         return true;
     }

@@ -328,6 +328,7 @@ class entry_writer {
         if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
             static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
             static_cast<std::uint64_t>(now.st_size) != redirect.size ||
+            change_time_ns(now.st_ctim) != redirect.source_change_ns ||
             static_cast<std::uint64_t>(info.st_size) != redirect.size) {
             throw layer_error(path, "its source " + redirect.source.string() +
                                         " changed while the build ran; build again");
