@@ -22,9 +22,9 @@ using namespace dockwright;
 
 namespace {
 
-/// A tree with the entries whose tar headers differ from a plain ustar block: long names and
-/// link targets (PAX records), hard links, a FIFO, a socket (left out) and, where the file
-/// system supports them, user extended attributes.
+/// Creates the entries whose tar headers differ from a plain ustar block: long names and link
+/// targets (PAX records), hard links, a FIFO, a socket (left out) and, where the file system
+/// supports them, user extended attributes.
 void make_awkward_tree(const fs::path& root) {
     fs::create_directories(root / "etc" / std::string(120, 'd'));
     test::write_text(root / "etc" / "hosts", "127.0.0.1 localhost\n");

@@ -1,7 +1,7 @@
 """Export progress: `-o` outputs of `dockwright build` and `dockwright save` report totals.
 
 A build's exports run after its last step. On a terminal each draws a bar that stays, full, in
-the final frame; plain and json output get one line per export; Python builds receive
+the final frame. Plain and json output get one line per export. Python builds receive
 ``TaskProgress`` events whose total is the bytes the export writes.
 """
 

@@ -423,7 +423,12 @@ int run_build(const build_settings& settings) {
     // Under the live display the push lines wait until its final frame is drawn.
     const bool display = live && !quiet && settings.progress != "json";
     std::ostringstream push_lines;
-    std::ostream* push_out = quiet ? nullptr : display ? &push_lines : &std::cout;
+    std::ostream* push_out = &std::cout;
+    if (quiet) {
+        push_out = nullptr;
+    } else if (display) {
+        push_out = &push_lines;
+    }
     push_built_image(images, id, push_targets, push_options, push_out, settings.progress == "json");
     if (pushing) pushing->finish();
     if (!settings.iidfile.empty()) {
