@@ -200,16 +200,17 @@ class push_progress {
 
     /// Takes one transfer event; the registry client makes these calls one at a time.
     void on(const registry::progress_event& event) {
-        const auto size = static_cast<std::uint64_t>(event.total);
+        const auto known = blob_sizes_.find(event.blob);
+        if (known == blob_sizes_.end()) return;  // not a blob the total counts
         switch (event.step) {
             case registry::progress_event::phase::transferring:
-                in_flight_[event.blob] = std::min(event.done, size);
+                in_flight_[event.blob] = std::min(event.done, known->second);
                 break;
             case registry::progress_event::phase::exists:
             case registry::progress_event::phase::mounted:
             case registry::progress_event::phase::done:
                 in_flight_.erase(event.blob);
-                finished_ += blob_sizes_.contains(event.blob) ? blob_sizes_.at(event.blob) : size;
+                finished_ += known->second;
                 break;
             case registry::progress_event::phase::retrying:
                 in_flight_.erase(event.blob);
