@@ -2,11 +2,13 @@
 // `dir:<hex>`, `multi:<hex>`), computed over a build context directory.
 #pragma once
 
+#include <cstdint>
 #include <dockwright/build/build_event.hpp>
 #include <dockwright/dockerfile/dockerignore.hpp>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,12 +63,30 @@ class build_context_index {
     /// order, relative to the root; entries .dockerignore excludes are left out.
     [[nodiscard]] std::vector<std::string> entries_below(const std::string& path) const;
 
+    /// Checks that the open file `fd`, the regular file `path` (relative to the root), still
+    /// has the device, inode, size and change time (st_ctim) it had when the index listed it,
+    /// so that its hash still describes its bytes. Any write, rename over or chmod changes one
+    /// of them. Throws dockwright::error naming the file when it changed. Paths the index does
+    /// not list as regular files are not checked.
+    // NOTE: kernels before 6.13 keep ctime in clock ticks, so a same-size write within the
+    // tick of the file's previous change goes unnoticed.
+    void check_unchanged(const std::string& path, int fd) const;
+
   private:
+    /// What a regular file's stat returned when the walk listed it.
+    struct file_state {
+        std::uint64_t device = 0;
+        std::uint64_t inode = 0;
+        std::uint64_t size = 0;
+        std::int64_t change_ns = 0;
+    };
     struct entry {
         std::string path;
         std::string hash;
         bool directory = false;
         bool excluded = false;
+        /// Set for regular files only.
+        std::optional<file_state> state{};
     };
 
     void walk(const std::filesystem::path& dir, const std::string& prefix,

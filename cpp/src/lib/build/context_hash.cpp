@@ -10,6 +10,7 @@
 #include <dockwright/build/context_hash.hpp>
 #include <dockwright/core/digest.hpp>
 #include <dockwright/core/error.hpp>
+#include <dockwright/layer/data_redirect.hpp>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -355,16 +356,41 @@ void build_context_index::walk(const fs::path& dir, const std::string& prefix,
                   " " + std::to_string(info.st_mode) + "\t" + rel + "\t" +
                   fs::absolute(full).lexically_normal().string();
         }
+        std::optional<file_state> state;
+        if (regular) {
+            state = file_state{
+                static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino),
+                static_cast<std::uint64_t>(info.st_size), layer::change_time_ns(info.st_ctim)};
+        }
         if (defer_hashing_ && !excluded) {
             pending_.push_back({entries_.size(),
                                 regular ? static_cast<std::uint64_t>(info.st_size) : 0,
                                 std::move(key)});
-            entries_.push_back({rel, std::string(), is_dir, excluded});
+            entries_.push_back({rel, std::string(), is_dir, excluded, state});
         } else {
-            entries_.push_back(
-                {rel, excluded ? rel : entry_sum(full, rel, std::move(key)), is_dir, excluded});
+            entries_.push_back({rel, excluded ? rel : entry_sum(full, rel, std::move(key)), is_dir,
+                                excluded, state});
         }
         if (is_dir) walk(full, rel, ignore);
+    }
+}
+
+void build_context_index::check_unchanged(const std::string& path, int fd) const {
+    const auto found = by_path_.find(path);
+    if (found == by_path_.end() || !entries_[found->second].state) return;
+    const file_state& listed = *entries_[found->second].state;
+    struct stat now {};
+    if (::fstat(fd, &now) != 0) {
+        throw error("cannot stat " + (root_ / path).string() + ": " +
+                    std::error_code(errno, std::generic_category()).message());
+    }
+    if (static_cast<std::uint64_t>(now.st_dev) != listed.device ||
+        static_cast<std::uint64_t>(now.st_ino) != listed.inode ||
+        static_cast<std::uint64_t>(now.st_size) != listed.size ||
+        layer::change_time_ns(now.st_ctim) != listed.change_ns) {
+        throw error("the build context file " + path +
+                    " changed after the context was hashed, so its hash no longer matches its "
+                    "bytes; build again once it no longer changes");
     }
 }
 

@@ -230,16 +230,9 @@ struct deferred_copies {
             const layer::data_redirect& redirect = found->second;
             const unique_fd in(::open(redirect.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!in) fail("cannot open", redirect.source, errno);
-            struct stat now {};
-            if (::fstat(in.get(), &now) != 0) fail("cannot stat", redirect.source, errno);
-            if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
-                static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
-                static_cast<std::uint64_t>(now.st_size) != redirect.size ||
-                layer::change_time_ns(now.st_ctim) != redirect.source_change_ns) {
-                throw error("COPY failed: " + redirect.source.string() +
-                            " changed while the build ran; build again");
-            }
+            check_source(in.get(), redirect);
             copy_file_data(in.get(), out.get(), redirect.size, path, cross_device);
+            check_source(in.get(), redirect);  // a write during the copy changes the ctime
             if (::fchmod(out.get(), info.st_mode & 07777) != 0) fail("cannot chmod", path, errno);
             const struct timespec times[2] = {info.st_atim, info.st_mtim};
             if (::futimens(out.get(), times) != 0) fail("cannot set the times of", path, errno);
@@ -247,6 +240,19 @@ struct deferred_copies {
         }
         placeholders.clear();
         redirects.clear();
+    }
+
+    /// Throws unless the open source is still the file `redirect` recorded.
+    static void check_source(int fd, const layer::data_redirect& redirect) {
+        struct stat now {};
+        if (::fstat(fd, &now) != 0) fail("cannot stat", redirect.source, errno);
+        if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
+            static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
+            static_cast<std::uint64_t>(now.st_size) != redirect.size ||
+            layer::change_time_ns(now.st_ctim) != redirect.source_change_ns) {
+            throw error("COPY failed: " + redirect.source.string() +
+                        " changed while the build ran; build again");
+        }
     }
 };
 
@@ -414,7 +420,11 @@ class entry_copier {
     /// among them may become placeholders (context files and image layers, not downloads).
     void defer_large_files(bool enabled) { defer_ = enabled; }
 
-    void copy(const fs::path& source, const struct stat& info, const std::string& rel) {
+    /// Copies `source` to `rel`. `context_path` names the source in `context` when it is a
+    /// file of the build context: the copy then fails unless the file is still the one that
+    /// was hashed, since the layer would otherwise hold other bytes than the cache key names.
+    void copy(const fs::path& source, const struct stat& info, const std::string& rel,
+              const build_context_index* context = nullptr, const std::string& context_path = {}) {
         writer_.remove_entry(rel);
         const fs::path target = writer_.host(rel);
         const identity ids = owner_.value_or(identity{info.st_uid, info.st_gid});
@@ -440,6 +450,9 @@ class entry_copier {
                 copy_file_data(in.get(), out.get(), static_cast<std::uint64_t>(info.st_size),
                                target, cross_device_);
             }
+            // Checked after the copy: the change time only grows, so a file that matches now
+            // also matched while it was read, and when the placeholder's source was recorded.
+            if (context != nullptr) context->check_unchanged(context_path, in.get());
             if (::fchown(out.get(), ids.uid, ids.gid) != 0) fail("cannot chown", target, errno);
             if (::fchmod(out.get(), mode) != 0) fail("cannot chmod", target, errno);
             const struct timespec times[2] = {{info.st_mtim.tv_sec, 0}, {info.st_mtim.tv_sec, 0}};
@@ -722,6 +735,29 @@ fs::path scratch_directory(const store& images, const fs::path& requested) {
     return pattern;
 }
 
+/// Names a scratch directory outside the store by a symlink `tmp/scratch-*` in the store, so
+/// that `prune` removes the directory when a killed build leaves it behind. Returns the
+/// symlink, or an empty path for a directory inside the store's tmp/ (prune removes those).
+fs::path register_scratch(const store& images, const fs::path& dir) {
+    const fs::path tmp = images.root() / "tmp";
+    if (dir.parent_path() == tmp) return {};
+    const fs::path link = tmp / ("scratch-" + random_hex().substr(0, 16));
+    std::error_code failure;
+    fs::create_directory_symlink(fs::absolute(dir), link, failure);
+    if (failure) {
+        throw error("cannot create the symlink " + link.string() +
+                    " to the build directory: " + failure.message());
+    }
+    return link;
+}
+
+/// Removes a build's scratch directory, then the symlink that names it.
+void remove_scratch(const fs::path& dir, const fs::path& link) {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+    if (!link.empty()) fs::remove(link, ignored);
+}
+
 /// An image stored by this build but not yet recorded in the store's database.
 struct pending_image {
     image_commit request;
@@ -734,6 +770,7 @@ struct local_backend::state {
           gc_lock(s.lock_for_writing()),
           options(std::move(o)),
           build_dir(scratch_directory(s, options.scratch)),
+          scratch_link(register_scratch(s, build_dir)),
           context(options.context) {}
 
     store& images;
@@ -742,6 +779,8 @@ struct local_backend::state {
     store::writer_lock gc_lock;
     local_backend_options options;
     fs::path build_dir;
+    /// The symlink in the store's tmp/ that names build_dir, when build_dir is outside it.
+    fs::path scratch_link;
     fs::path context;
     std::map<std::string, container_record> containers;
     /// Layer directories (bottom first) of the images this build made.
@@ -877,8 +916,7 @@ local_backend::~local_backend() {
     if (state_->remover.joinable()) {
         state_->remover.join();
     } else {
-        std::error_code ignored;
-        fs::remove_all(state_->build_dir, ignored);
+        remove_scratch(state_->build_dir, state_->scratch_link);
     }
 }
 
@@ -888,10 +926,8 @@ void local_backend::publish(const digest& target, const std::vector<reference>& 
     if (!state_->remover.joinable()) {
         state_->containers.clear();
         state_->deferred.clear();
-        state_->remover = std::thread([dir = state_->build_dir] {
-            std::error_code ignored;
-            fs::remove_all(dir, ignored);
-        });
+        state_->remover = std::thread(
+            [dir = state_->build_dir, link = state_->scratch_link] { remove_scratch(dir, link); });
     }
     if (state_->publish(target, tags)) return;
     for (const reference& tag : tags)
@@ -1312,8 +1348,11 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
             }
         }
         const fs::path source_host = source_host_of(item, item.path);
-        copier.defer_large_files(from_image ||
-                                 item.root == (spec.context ? spec.context->root() : fs::path()));
+        const bool in_context =
+            !from_image && item.root == (spec.context ? spec.context->root() : fs::path());
+        copier.defer_large_files(from_image || in_context);
+        // Directory entries are listed relative to the context root only with an index.
+        const build_context_index* context_index = in_context ? spec.context : nullptr;
         if (item.directory) {
             const bool existed = writer.is_directory(dest_rel);
             writer.ensure_directory(dest_rel, 0755, {0, 0});
@@ -1357,7 +1396,7 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
                     directories.emplace_back(writer.host(target), info);
                 } else {
                     writer.ensure_directory(parent_rel(target), 0755, {0, 0});
-                    copier.copy(host, info, target);
+                    copier.copy(host, info, target, context_index, entry);
                 }
             }
             for (auto it = directories.rbegin(); it != directories.rend(); ++it)
@@ -1370,7 +1409,10 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
         const bool remote =
             from_image || item.root != (spec.context ? spec.context->root() : fs::path());
         if (spec.extract_archives && !remote && S_ISREG(info.st_mode) && is_archive(source_host)) {
+            const unique_fd archive(::open(source_host.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!archive) fail("cannot open", source_host, errno);
             extract_archive(source_host, dest_rel, writer);
+            if (spec.context != nullptr) spec.context->check_unchanged(item.path, archive.get());
             continue;
         }
         std::string target = dest_rel;
@@ -1383,7 +1425,7 @@ void local_backend::copy(const std::string& container_id, const copy_spec& spec)
             // A symlink named as the source is followed: its target's content is copied.
             if (::stat(source_host.c_str(), &info) != 0) fail("cannot stat", source_host, errno);
         }
-        copier.copy(source_host, info, target);
+        copier.copy(source_host, info, target, remote ? nullptr : spec.context, item.path);
     }
 }
 

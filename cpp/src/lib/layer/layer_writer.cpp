@@ -320,20 +320,30 @@ class entry_writer {
             throw layer_error(path,
                               syscall_reason("open") + ": '" + redirect.source.string() + "'");
         }
+        if (static_cast<std::uint64_t>(info.st_size) != redirect.size) {
+            throw layer_error(path, "its source " + redirect.source.string() +
+                                        " changed while the build ran; build again");
+        }
+        check_redirect_source(source.get(), redirect, path);
+        return source;
+    }
+
+    // Throws unless the open `source` is still the file `redirect` recorded. Checked again
+    // after the data is read, because a write during the read changes the change time.
+    static void check_redirect_source(int source, const data_redirect& redirect,
+                                      const std::string& path) {
         struct stat now {};
-        if (::fstat(source.get(), &now) != 0) {
+        if (::fstat(source, &now) != 0) {
             throw layer_error(path,
                               syscall_reason("stat") + ": '" + redirect.source.string() + "'");
         }
         if (static_cast<std::uint64_t>(now.st_dev) != redirect.source_device ||
             static_cast<std::uint64_t>(now.st_ino) != redirect.source_inode ||
             static_cast<std::uint64_t>(now.st_size) != redirect.size ||
-            change_time_ns(now.st_ctim) != redirect.source_change_ns ||
-            static_cast<std::uint64_t>(info.st_size) != redirect.size) {
+            change_time_ns(now.st_ctim) != redirect.source_change_ns) {
             throw layer_error(path, "its source " + redirect.source.string() +
                                         " changed while the build ran; build again");
         }
-        return source;
     }
 
     // Reads the file's data straight into the output's buffer when it has one, so a file
@@ -455,6 +465,11 @@ unique_fd entry_writer::write(int dirfd, const char* name, const std::string& pa
     if (entry.type == entry_type::regular) {
         const unique_fd redirected = open_redirect(info, path);
         copy_data(redirected ? redirected.get() : fd.get(), entry);
+        if (redirected) {
+            const data_redirect& redirect = options_.redirects->at(
+                {static_cast<std::uint64_t>(info.st_dev), static_cast<std::uint64_t>(info.st_ino)});
+            check_redirect_source(redirected.get(), redirect, path);
+        }
     }
     if (type != S_IFDIR) return {};
     if (opaque) {
