@@ -897,6 +897,26 @@ prune_report store::prune(bool dangling_images) {
     return report;
 }
 
+namespace {
+
+/// Removes the build scratch directory that the symlink `link` (`tmp/scratch-*`) names. A build
+/// makes such a symlink for a scratch directory outside the store, for example
+/// /dev/shm/dockwright-build-*. Only a directory with that name prefix is removed, so that a
+/// symlink made by hand cannot make prune delete other files.
+void remove_scratch_target(const fs::path& link) {
+    if (!link.filename().string().starts_with("scratch-")) return;
+    std::error_code failure;
+    if (!fs::is_symlink(fs::symlink_status(link, failure))) return;
+    const fs::path target = fs::read_symlink(link, failure);
+    if (failure || !target.is_absolute() ||
+        !target.filename().string().starts_with("dockwright-build-")) {
+        return;
+    }
+    if (fs::is_directory(fs::symlink_status(target, failure))) detail::remove_tree(target);
+}
+
+}  // namespace
+
 void store::collect_garbage(prune_report& report) {
     const int lock = open_lock(root_, LOCK_EX);
     const writer_lock release(lock);
@@ -964,6 +984,7 @@ void store::collect_garbage(prune_report& report) {
     }
     // Every writer holds the lock shared while its temporary files exist, so none is active.
     for (const auto& entry : fs::directory_iterator(root_ / "tmp", failure)) {
+        remove_scratch_target(entry.path());
         detail::remove_tree(entry.path());
         ++report.temporary_files;
     }
