@@ -55,8 +55,8 @@ TEST_CASE("context file written after indexing fails the check") {
     temp_dir root;
     write_text(root / "data.bin", "original");
     const build_context_index index(root.path());
-    // The same size, so only the change time tells. Kernels before 6.13 keep ctime in clock
-    // ticks of up to 10 ms, so the write waits longer than one tick.
+    // The new bytes have the same size, so only the change time differs. Kernels before 6.13
+    // keep ctime in clock ticks of up to 10 ms, so the write waits longer than one tick.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     {
         std::fstream out(root / "data.bin", std::ios::in | std::ios::out | std::ios::binary);
@@ -99,7 +99,7 @@ TEST_CASE("prune removes scratch a killed build left") {
     CHECK(report.temporary_files == 1);
 }
 
-TEST_CASE("prune keeps what a scratch symlink names otherwise") {
+TEST_CASE("prune keeps a target not named as scratch") {
     temp_dir work;
     store target(work / "store");
     const fs::path other = work / "precious";

@@ -1,7 +1,7 @@
 """Builds whose inputs change or die while they run.
 
-A context file written to after the context was hashed must fail the build: otherwise the
-layer holds other bytes than the cache key names, and a later build with the original file
+A context file written to after the context was hashed must fail the build. Otherwise the
+layer contains other bytes than the cache key names, and a later build with the original file
 takes the wrong layer from the cache. A build killed with SIGKILL must leave nothing that
 `prune` cannot remove, including its scratch directory outside the store. The layer bytes are
 read back with Python's tarfile from `dockwright save`, not from dockwright's own listing.
@@ -75,7 +75,7 @@ def test_context_change_after_hashing_fails(store_root: Path, tmp_path: Path, si
     assert result.returncode == 1, result.stdout + result.stderr
     assert "the build context file big.bin changed after the context was hashed" in result.stderr
 
-    # The context now holds the original bytes again: the image must hold exactly them.
+    # The context file has its original bytes again, so the image must contain exactly them.
     big.write_bytes(original)
     run(store_root, "build", "-t", f"changed:{size}", str(ctx))
     body = layer_file(store_root, f"changed:{size}", "big.bin", tmp_path)
