@@ -1,6 +1,7 @@
-// Context files that change after the index listed them, and build scratch left by a killed
-// build: what build_context_index::check_unchanged and store::prune do about them.
+// Context files that change after the index listed them, deep context trees, and build
+// scratch left by a killed build: what build_context_index and store::prune do about them.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -110,4 +111,34 @@ TEST_CASE("prune keeps a target not named as scratch") {
     target.prune();
     CHECK(fs::exists(other / "keep.txt"));
     CHECK(fs::is_empty(work / "store/tmp"));
+}
+
+TEST_CASE("context index walks a tree deeper than the descriptor limit") {
+    temp_dir root;
+    fs::path deepest = root.path();
+    for (int level = 0; level < 200; ++level)
+        deepest /= "a";
+    fs::create_directories(deepest);
+    write_text(deepest / "leaf.txt", "leaf");
+
+    // A soft limit of 64 open files, restored on the way out: a walk that kept one descriptor
+    // per level fails with EMFILE.
+    struct rlimit saved {};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    struct restore_limit {
+        struct rlimit limit;
+        ~restore_limit() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{saved};
+    struct rlimit lowered = saved;
+    lowered.rlim_cur = 64;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+
+    const build_context_index index(root.path());
+    std::string leaf;
+    for (int level = 0; level < 200; ++level)
+        leaf += "a/";
+    leaf += "leaf.txt";
+    const std::vector<std::string> below = index.entries_below("");
+    CHECK(below.size() == 201);
+    CHECK(below.back() == leaf);
 }

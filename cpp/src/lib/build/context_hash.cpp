@@ -337,11 +337,21 @@ void build_context_index::walk(const fs::path& dir, const std::string& prefix,
         if (name != "." && name != "..") names.emplace_back(name);
     }
     std::sort(names.begin(), names.end());
-    for (const std::string& name : names) {
+    // Every entry is stat'ed before the directory is closed and before any subdirectory is
+    // walked, so the walk holds one descriptor at a time however deep the tree is.
+    std::vector<std::optional<struct stat>> infos(names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        struct stat info {};
+        if (::fstatat(dir_fd, names[i].c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0) infos[i] = info;
+    }
+    listing.reset();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        const std::string& name = names[i];
         const std::string rel = prefix.empty() ? name : prefix + "/" + name;
         const fs::path full = dir / name;
+        const bool known = infos[i].has_value();
         struct stat info {};
-        const bool known = ::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0;
+        if (known) info = *infos[i];
         const bool is_dir = known && S_ISDIR(info.st_mode);
         const bool excluded = ignore.matches(rel);
         if (excluded && (!is_dir || ignore.can_skip_directory(rel))) continue;
