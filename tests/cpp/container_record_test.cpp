@@ -34,6 +34,8 @@ void make_upper(const fs::path& upper) {
     write_text(upper / "dir/one", "linked");
     fs::create_hard_link(upper / "dir/one", upper / "two");
     REQUIRE(::mknod((upper / "dir/gone").c_str(), S_IFCHR | 0600, ::makedev(0, 0)) == 0);
+    // Recent overlayfs links all whiteouts to one inode.
+    fs::create_hard_link(upper / "dir/gone", upper / "also-gone");
     ::chmod((upper / "dir/one").c_str(), 0644);
     ::chmod((upper / "dir").c_str(), 0755);
 }
@@ -80,6 +82,9 @@ TEST_CASE("kept container keeps hard links and whiteouts") {
     REQUIRE(::lstat((saved / "dir/gone").c_str(), &gone) == 0);
     CHECK(S_ISCHR(gone.st_mode));
     CHECK(gone.st_rdev == ::makedev(0, 0));
+    struct stat also {};
+    REQUIRE(::lstat((saved / "also-gone").c_str(), &also) == 0);
+    CHECK(S_ISCHR(also.st_mode));
 }
 
 TEST_CASE("kept container is saved by a user that is not root") {
@@ -122,6 +127,7 @@ TEST_CASE("kept container is saved by a user that is not root") {
         CHECK_FALSE(fs::exists(fs::symlink_status(saved / "dir/gone")));
         CHECK(fs::is_regular_file(saved / "dir/.wh.gone"));
         CHECK(fs::file_size(saved / "dir/.wh.gone") == 0);
+        CHECK(fs::is_regular_file(saved / ".wh.also-gone"));
     }
     struct stat one {};
     struct stat two {};
