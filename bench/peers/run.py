@@ -446,20 +446,28 @@ class Bench:
             return self.dockwright_env(self.store_of(scenario))
         return self.peers[peer].env
 
-    def cleanup_scenario(self, scenario: Scenario) -> None:
-        """Remove what the builds of SCENARIO left in every store (untimed)."""
-        for peer in ("docker-classic", "docker-buildkit"):
-            if self.peers.get(peer) and self.peers[peer].available:
-                run_quiet([self.docker, "rmi", "-f", f"dwbench-{scenario.name}-{peer}:latest"])
-        if any(
-            self.peers.get(p) and self.peers[p].available
-            for p in ("docker-classic", "docker-buildkit")
-        ):
+    def cleanup_peer(self, scenario: Scenario, peer: str) -> None:
+        """Remove what PEER's builds of SCENARIO left in its store (untimed).
+
+        Run after each builder's phases, so that a scenario such as copy-large, whose every
+        build stores another gigabyte, never holds the data of all builders at once.
+        """
+        if not (self.peers.get(peer) and self.peers[peer].available):
+            return
+        if peer in ("docker-classic", "docker-buildkit"):
+            run_quiet([self.docker, "rmi", "-f", f"dwbench-{scenario.name}-{peer}:latest"])
             run_quiet([self.docker, "image", "prune", "-f"], timeout=600)
             run_quiet([self.docker, "builder", "prune", "-af"], timeout=600)
-        if self.peers.get("buildah") and self.peers["buildah"].available:
+        elif peer == "buildah":
             run_quiet(self.buildah_cmd() + ["rmi", "-f", f"dwbench-{scenario.name}-buildah:latest"])
             run_quiet(self.buildah_cmd() + ["rmi", "--prune"], timeout=600)
+        elif peer == "dockwright":
+            shutil.rmtree(self.store_of(scenario), ignore_errors=True)
+
+    def cleanup_scenario(self, scenario: Scenario) -> None:
+        """Remove what the builds of SCENARIO left in every store (untimed)."""
+        for peer in PEERS:
+            self.cleanup_peer(scenario, peer)
         shutil.rmtree(self.store_of(scenario), ignore_errors=True)
         shutil.rmtree(self.work / "links", ignore_errors=True)
 
@@ -541,6 +549,7 @@ class Bench:
             # The next builder starts from the generated context.
             touched.write_bytes(original)
             os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            self.cleanup_peer(scenario, peer)
         self.cleanup_scenario(scenario)
         if not self.args.keep_contexts:
             shutil.rmtree(scenario.context, ignore_errors=True)
