@@ -63,18 +63,26 @@ def busybox_rootfs_tar() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with `base:test` imported from /bin/busybox."""
+def busybox_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """Make a store named `name` with `base:test` imported from /bin/busybox.
+
+    Skips the calling test when busybox-static is missing or the process is not root.
+    """
     if not BUSYBOX.exists():
         pytest.skip("busybox-static is needed: apt-get install busybox-static")
     if os.geteuid() != 0:
         pytest.skip("RUN steps here need root (namespaces, overlayfs)")
-    root = tmp_path_factory.mktemp("build-store")
-    tar = root.parent / "busybox-rootfs.tar"
+    root = tmp_path_factory.mktemp(name)
+    tar = root.parent / f"{name}-rootfs.tar"
     tar.write_bytes(busybox_rootfs_tar())
     run(root, "import", str(tar), "base:test", "--change", 'CMD ["sh"]')
     return root
+
+
+@pytest.fixture(scope="module")
+def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with `base:test` imported from /bin/busybox."""
+    return busybox_store(tmp_path_factory, "build-store")
 
 
 def run(

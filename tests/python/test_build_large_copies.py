@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_build_cli import BUSYBOX, busybox_rootfs_tar, context, run
+from test_build_cli import busybox_store, context, run
 
 SIZE = 200 * 1024
 
@@ -23,15 +23,7 @@ SIZE = 200 * 1024
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with `base:test` imported from /bin/busybox."""
-    if not BUSYBOX.exists():
-        pytest.skip("busybox-static is needed: apt-get install busybox-static")
-    if os.geteuid() != 0:
-        pytest.skip("RUN steps here need root (namespaces, overlayfs)")
-    root = tmp_path_factory.mktemp("large-copy-store")
-    tar = root.parent / "large-copy-rootfs.tar"
-    tar.write_bytes(busybox_rootfs_tar())
-    run(root, "import", str(tar), "base:test", "--change", 'CMD ["sh"]')
-    return root
+    return busybox_store(tmp_path_factory, "large-copy-store")
 
 
 def payload(seed: str, size: int = SIZE) -> bytes:

@@ -21,21 +21,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from test_build_cli import BUSYBOX, busybox_rootfs_tar, cli, context, run
+from test_build_cli import busybox_store, cli, context, run
 
 
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with `base:test` imported from /bin/busybox."""
-    if not BUSYBOX.exists():
-        pytest.skip("busybox-static is needed: apt-get install busybox-static")
-    if os.geteuid() != 0:
-        pytest.skip("RUN steps here need root (namespaces, overlayfs)")
-    root = tmp_path_factory.mktemp("attack-store")
-    tar = root.parent / "attack-rootfs.tar"
-    tar.write_bytes(busybox_rootfs_tar())
-    run(root, "import", str(tar), "base:test", "--change", 'CMD ["sh"]')
-    return root
+    return busybox_store(tmp_path_factory, "attack-store")
 
 
 def layer_file(root: Path, ref: str, name: str, tmp_path: Path) -> bytes:
