@@ -450,7 +450,7 @@ class Bench:
         """Remove what PEER's builds of SCENARIO left in its store (untimed).
 
         Run after each builder's phases, so that a scenario such as copy-large, whose every
-        build stores another gigabyte, never holds the data of all builders at once.
+        build stores another gigabyte, never keeps the data of all builders at once.
         """
         if not (self.peers.get(peer) and self.peers[peer].available):
             return

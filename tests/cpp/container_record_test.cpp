@@ -28,7 +28,7 @@ container_info info_with_id(char digit) {
     return info;
 }
 
-/// An upper directory with two names of one file and the whiteout of `gone`.
+/// Makes an upper directory with two names of one file and the whiteout of `gone`.
 void make_upper(const fs::path& upper) {
     fs::create_directories(upper / "dir");
     write_text(upper / "dir/one", "linked");
@@ -95,18 +95,22 @@ TEST_CASE("kept container is saved by a user that is not root") {
     temp_dir work;
     const fs::path upper = work / "upper";
     make_upper(upper);
+
     const fs::path store_root = work / "store";
     fs::create_directories(store_root);
     constexpr uid_t nobody = 65534;
     for (const fs::path& path : {work.path(), store_root, upper, upper / "dir"}) {
         REQUIRE(::chown(path.c_str(), nobody, nobody) == 0);
     }
-    // Linux 5.8 and later let any user make a whiteout device; older kernels refuse it.
+
+    // Whether any user may make a whiteout device depends on the kernel (Linux 5.8 allowed
+    // it), so the child probes it first.
     const int probe = exit_status_as(nobody, [&] {
         return ::mknod((work / "probe").c_str(), S_IFCHR | 0600, ::makedev(0, 0)) == 0 ? 0 : 1;
     });
     REQUIRE(probe != 100);
     const bool users_make_whiteouts = probe == 0;
+
     const int saved_status = exit_status_as(nobody, [&] {
         try {
             const store target(store_root);
@@ -117,6 +121,7 @@ TEST_CASE("kept container is saved by a user that is not root") {
         }
     });
     REQUIRE(saved_status == 0);
+
     const fs::path saved = store_root / "containers" / std::string(64, 'b') / "upper";
     if (users_make_whiteouts) {
         struct stat gone {};
@@ -129,6 +134,7 @@ TEST_CASE("kept container is saved by a user that is not root") {
         CHECK(fs::file_size(saved / "dir/.wh.gone") == 0);
         CHECK(fs::is_regular_file(saved / ".wh.also-gone"));
     }
+
     struct stat one {};
     struct stat two {};
     REQUIRE(::lstat((saved / "dir/one").c_str(), &one) == 0);

@@ -15,7 +15,7 @@ using dockwright::test::write_text;
 
 namespace {
 
-/// The tarsum v1 entry hash of a regular file of mode 0644, written out from its definition.
+/// Computes the tarsum v1 entry hash of a regular file of mode 0644 from its definition.
 std::string expected_file_hash(const std::string& name, const std::string& content) {
     return std::string(digest::sha256_of("name" + name + "mode420uid0gid0size" +
                                          std::to_string(content.size()) +

@@ -95,7 +95,7 @@ TEST_CASE("layer writer refuses a source written to since it was recorded") {
     redirects.insert(placeholder_for(sources / "big", upper / "big"));
     struct stat before {};
     REQUIRE(::stat((sources / "big").c_str(), &before) == 0);
-    // Same inode and size, new bytes: only the change time tells.
+    // Same inode and size, new bytes: only the change time differs.
     do {
         write_text(sources / "big", std::string(70000, 'b'));
         struct stat after {};

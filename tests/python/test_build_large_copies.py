@@ -90,7 +90,7 @@ def test_copy_layer_holds_the_source_bytes(store_root: Path, tmp_path: Path) -> 
     assert entries["data/small.txt"][1] == b"small\n"
 
 
-def test_copy_from_gets_a_large_file_of_another_stage(store_root: Path, tmp_path: Path) -> None:
+def test_copy_from_large_stage_file(store_root: Path, tmp_path: Path) -> None:
     data = payload("stage")
     ctx = context(
         tmp_path,

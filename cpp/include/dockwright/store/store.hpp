@@ -70,22 +70,22 @@ enum class blob_durability {
     deferred,
 };
 
-/// Who computes a blob's digest.
+/// The party that computes a blob's digest.
 enum class blob_hashing {
     /// The writer hashes the bytes and commit() compares the result with the expected digest.
     compute,
     /// The caller hashes the same bytes (a layer writer computing the diff ID), so the writer
-    /// does not hash them twice; commit() must be given that digest and takes it as the name.
+    /// does not hash them twice. commit() must be given that digest and names the blob by it.
     supplied,
 };
 
-/// Writes one blob: bytes go to a temporary file under the store's `tmp/`, hashed on the way
-/// (unless the caller supplies the digest), and commit() moves the file to
-/// `blobs/sha256/<hex>` only after the digest is checked and (unless the durability is
-/// deferred) the data is fsync'ed. A writer destroyed without commit() removes its temporary
-/// file. Blobs larger than one buffer bypass the page cache (O_DIRECT, where the file system
-/// allows it): a layer of a gigabyte then costs no gigabyte of cache pages. Their full buffers
-/// are written by a thread of the writer, so the disk works while the caller hashes.
+/// Writes one blob. The bytes go to a temporary file under the store's `tmp/` and are hashed
+/// on the way, unless the caller supplies the digest. commit() checks the digest, fsyncs the
+/// data unless the durability is deferred, and then moves the file to `blobs/sha256/<hex>`.
+/// A writer destroyed without commit() removes its temporary file. Blobs larger than one buffer
+/// bypass the page cache (O_DIRECT, where the file system allows it): a layer of a gigabyte then
+/// costs no gigabyte of cache pages. Their full buffers are written by a thread of the writer, so
+/// the disk works while the caller hashes.
 class blob_writer final : public layer::byte_sink {
   public:
     explicit blob_writer(const store& owner,

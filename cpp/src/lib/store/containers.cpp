@@ -98,8 +98,8 @@ class tree_copier {
     void copy(const std::string& from, const std::string& to) {
         struct stat info {};
         if (::lstat(from.c_str(), &info) != 0) fail("stat", from, errno);
-        // overlayfs may give every whiteout of a directory tree one shared inode; each is
-        // copied on its own, since a refused mknod turns a whiteout into a `.wh.` file.
+        // overlayfs may give every whiteout of a directory tree one shared inode. Each whiteout
+        // is copied on its own, because a refused mknod turns it into a `.wh.` file.
         const bool whiteout = S_ISCHR(info.st_mode) && info.st_rdev == 0;
         if (!S_ISDIR(info.st_mode) && !whiteout && info.st_nlink > 1) {
             const auto [first, added] = links_.try_emplace({info.st_dev, info.st_ino}, to);

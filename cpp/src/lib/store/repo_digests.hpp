@@ -27,11 +27,11 @@ void upgrade_schema(const sqlite_connection& db);
 
 /// Points the repository digest `name` at `image_id`. When the digest already names another
 /// image, it is moved only with `replace`. Returns the image it named before, if that
-/// differs. The caller holds a transaction.
+/// differs. Runs inside the caller's open transaction.
 std::optional<std::string> put_repo_digest(const sqlite_connection& db, std::string_view name,
                                            std::string_view image_id, bool replace);
 
-/// Removes the repository digest `name`. The caller holds a transaction.
+/// Removes the repository digest `name`. Runs inside the caller's open transaction.
 void erase_repo_digest(const sqlite_connection& db, std::string_view name);
 
 /// Appends a problem for every repository digest row that is not a valid digest reference

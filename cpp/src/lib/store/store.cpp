@@ -512,9 +512,9 @@ commit_result store::commit_image(const image_commit& request) {
 namespace {
 
 /// Fsyncs the files: the first pass starts the write-back of every file, then threads wait
-/// for them together. On this kind of disk each fsync ends with a cache flush of about 4 ms;
-/// fsyncs in flight at once share one journal commit and their flushes, where one after the
-/// other paid a flush each.
+/// for them together. On the test machine's disk each fsync ended with a cache flush of about
+/// 4 ms. Fsyncs in flight at once share one journal commit and its flush, so they cost about
+/// one flush instead of one each.
 void fsync_files(const std::vector<fs::path>& paths) {
     std::vector<unique_fd> files;
     files.reserve(paths.size());
@@ -526,8 +526,8 @@ void fsync_files(const std::vector<fs::path>& paths) {
         ::sync_file_range(file.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
         files.push_back(std::move(file));
     }
-    constexpr std::size_t most_threads = 8;
-    const std::size_t count = std::min(most_threads, files.size());
+    constexpr std::size_t max_threads = 8;
+    const std::size_t count = std::min(max_threads, files.size());
     std::vector<std::string> failures(files.size());
     const auto work = [&](std::size_t first) {
         for (std::size_t i = first; i < files.size(); i += count) {
