@@ -1,6 +1,5 @@
 // http(s) contexts: downloading the archive or Dockerfile a URL names with libcurl, and the
 // smart-server probe of git contexts.
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,8 +8,8 @@
 #include <cstring>
 #include <exception>
 #include <memory>
-#include <mutex>
 
+#include "../core/curl_library.hpp"
 #include "../core/unique_fd.hpp"
 #include "context_internal.hpp"
 
@@ -21,28 +20,30 @@ namespace {
 /// The most an error response's body contributes to a message.
 constexpr std::size_t max_error_body = 64 * 1024;
 
+const curl_library& lib() {
+    return curl();
+}
+
 struct curl_deleter {
-    void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
+    void operator()(CURL* handle) const noexcept { lib().easy_cleanup(handle); }
 };
 using curl_handle = std::unique_ptr<CURL, curl_deleter>;
 
 curl_handle make_handle(const std::string& url) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    curl_handle curl(curl_easy_init());
+    curl_handle curl(lib().easy_init());
     if (!curl) return curl;
-    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+    lib().easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    lib().easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
     // Go's http.Get follows at most 10 redirects; only http and https are fetched.
-    curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl.get(), CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl.get(), CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
+    lib().easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
+    lib().easy_setopt(curl.get(), CURLOPT_MAXREDIRS, 10L);
+    lib().easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+    lib().easy_setopt(curl.get(), CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    lib().easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
     // A transfer that stalls below 1 byte per second for a minute fails instead of hanging.
-    curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "dockwright/" DOCKWRIGHT_VERSION);
+    lib().easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);
+    lib().easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 60L);
+    lib().easy_setopt(curl.get(), CURLOPT_USERAGENT, "dockwright/" DOCKWRIGHT_VERSION);
     return curl;
 }
 
@@ -95,7 +96,7 @@ struct download_state {
 
 long current_status(CURL* curl) {
     long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    lib().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     return status;
 }
 
@@ -148,7 +149,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     state.received += total;
     if (state.progress && *state.progress) {
         curl_off_t length = -1;
-        curl_easy_getinfo(state.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        lib().easy_getinfo(state.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
         try {
             (*state.progress)(state.received,
                               length >= 0 ? std::optional<std::uint64_t>(length) : std::nullopt);
@@ -182,12 +183,12 @@ void download_context(
     state.fd = file.get();
     state.progress = &progress;
     char error_text[CURL_ERROR_SIZE] = {};
-    curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error_text);
-    curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
-    const CURLcode code = curl_easy_perform(curl.get());
+    lib().easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error_text);
+    lib().easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, on_header);
+    lib().easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
+    lib().easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
+    lib().easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
+    const CURLcode code = lib().easy_perform(curl.get());
     if (state.failure) std::rethrow_exception(state.failure);
     if (state.write_errno != 0) {
         throw context_error(
@@ -197,7 +198,7 @@ void download_context(
                 : "check the work directory");
     }
     if (code != CURLE_OK) {
-        const std::string detail = error_text[0] ? error_text : curl_easy_strerror(code);
+        const std::string detail = error_text[0] ? error_text : lib().easy_strerror(code);
         throw context_error(url, prefix + "Get \"" + url + "\": " + detail,
                             "check the URL and that the server is reachable");
     }
@@ -225,13 +226,13 @@ bool is_smart_git_server(const std::string& remote) {
         if (!curl) return std::nullopt;
         download_state state;
         state.curl = curl.get();
-        curl_easy_setopt(curl.get(), CURLOPT_NOBODY, head ? 1L : 0L);
-        curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 60L);
-        curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
-        curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
-        if (curl_easy_perform(curl.get()) != CURLE_OK) return std::nullopt;
+        lib().easy_setopt(curl.get(), CURLOPT_NOBODY, head ? 1L : 0L);
+        lib().easy_setopt(curl.get(), CURLOPT_TIMEOUT, 60L);
+        lib().easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, on_header);
+        lib().easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
+        lib().easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
+        lib().easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
+        if (lib().easy_perform(curl.get()) != CURLE_OK) return std::nullopt;
         if (current_status(curl.get()) != 200) return std::nullopt;
         return state.content_type;
     };

@@ -1,28 +1,26 @@
-// libcurl behind http_client: one easy handle per client, global init once per process.
+// libcurl behind http_client: one easy handle per client; libcurl is loaded on first use.
 #include "dockwright/registry/http_client.hpp"
-
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <exception>
-#include <mutex>
+
+#include "../core/curl_library.hpp"
 
 namespace dockwright::registry {
 
 namespace {
 
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+const detail::curl_library& lib() {
+    return detail::curl();
 }
 
 struct curl_deleter {
-    void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
+    void operator()(CURL* handle) const noexcept { lib().easy_cleanup(handle); }
 };
 struct slist_deleter {
-    void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
+    void operator()(curl_slist* list) const noexcept { lib().slist_free_all(list); }
 };
 using slist_ptr = std::unique_ptr<curl_slist, slist_deleter>;
 
@@ -159,9 +157,8 @@ struct http_client::state {
 };
 
 http_client::http_client(http_options options) : state_(std::make_unique<state>()) {
-    global_init();
     state_->options = std::move(options);
-    state_->handle.reset(curl_easy_init());
+    state_->handle.reset(lib().easy_init());
     if (!state_->handle) {
         throw transport_error("", transport_failure::other, "curl_easy_init failed");
     }
@@ -177,7 +174,7 @@ const http_options& http_client::options() const noexcept {
 
 http_response http_client::send(const http_request& request) {
     CURL* curl = state_->handle.get();
-    curl_easy_reset(curl);
+    lib().easy_reset(curl);
     const http_options& options = state_->options;
 
     http_response response;
@@ -188,79 +185,79 @@ http_response http_client::send(const http_request& request) {
     slist_ptr headers;
     for (const auto& [name, value] : request.headers) {
         const std::string line = name + ": " + value;
-        curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+        curl_slist* next = lib().slist_append(headers.get(), line.c_str());
         if (next == nullptr) throw std::bad_alloc();
         (void)headers.release();
         headers.reset(next);
     }
     // libcurl sends `Expect: 100-continue` for large bodies; registries support it, but it
     // costs a round trip per upload.
-    curl_slist* next = curl_slist_append(headers.get(), "Expect:");
+    curl_slist* next = lib().slist_append(headers.get(), "Expect:");
     if (next == nullptr) throw std::bad_alloc();
     (void)headers.release();
     headers.reset(next);
 
-    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "dockwright/" DOCKWRIGHT_VERSION);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+    lib().easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    lib().easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+    lib().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    lib().easy_setopt(curl, CURLOPT_USERAGENT, "dockwright/" DOCKWRIGHT_VERSION);
+    lib().easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    lib().easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    lib().easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    lib().easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    lib().easy_setopt(curl, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
+    lib().easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    lib().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                      static_cast<long>(options.connect_timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+    lib().easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(options.low_speed_time.count()));
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options.tls.verify ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options.tls.verify ? 2L : 0L);
+    lib().easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
+    lib().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    lib().easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    lib().easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, options.tls.verify ? 1L : 0L);
+    lib().easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, options.tls.verify ? 2L : 0L);
     if (options.tls.ca_file) {
-        curl_easy_setopt(curl, CURLOPT_CAINFO, options.tls.ca_file->c_str());
+        lib().easy_setopt(curl, CURLOPT_CAINFO, options.tls.ca_file->c_str());
     }
     if (options.tls.client_certificate) {
-        curl_easy_setopt(curl, CURLOPT_SSLCERT, options.tls.client_certificate->c_str());
+        lib().easy_setopt(curl, CURLOPT_SSLCERT, options.tls.client_certificate->c_str());
     }
     if (options.tls.client_key) {
-        curl_easy_setopt(curl, CURLOPT_SSLKEY, options.tls.client_key->c_str());
+        lib().easy_setopt(curl, CURLOPT_SSLKEY, options.tls.client_key->c_str());
     }
 
     const bool has_body = request.body_reader || !request.body.empty();
     const curl_off_t body_size =
         static_cast<curl_off_t>(request.body_reader ? request.body_size : request.body.size());
     if (request.method == "HEAD") {
-        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+        lib().easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (request.method == "PUT" || request.method == "PATCH" || request.method == "POST") {
-        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-        curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-        curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, has_body ? body_size : curl_off_t{0});
+        lib().easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+        lib().easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+        lib().easy_setopt(curl, CURLOPT_READDATA, &t);
+        lib().easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+        lib().easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+        lib().easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, has_body ? body_size : curl_off_t{0});
         if (request.method != "PUT") {
-            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+            lib().easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
         }
     } else if (request.method != "GET") {
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        lib().easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
 
     char message[CURL_ERROR_SIZE] = {};
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, message);
-    const CURLcode code = curl_easy_perform(curl);
+    lib().easy_setopt(curl, CURLOPT_ERRORBUFFER, message);
+    const CURLcode code = lib().easy_perform(curl);
     if (t.failure) std::rethrow_exception(t.failure);
     if (code != CURLE_OK) {
-        std::string detail = message[0] != '\0' ? message : curl_easy_strerror(code);
+        std::string detail = message[0] != '\0' ? message : lib().easy_strerror(code);
         while (!detail.empty() && detail.back() == '\n')
             detail.pop_back();
         throw transport_error(request.url, classify(code), detail);
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    lib().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
     if (const char* url = nullptr;
-        curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) {
+        lib().easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) {
         response.effective_url = url;
     }
     return response;
