@@ -258,7 +258,8 @@ class store {
     /// Checks the layer blobs of a request and returns the sum of their sizes.
     std::uint64_t checked_layer_size(const image_commit& request) const;
     /// Inserts the rows of one image and its references; the caller holds a transaction.
-    commit_result insert_image_rows(const image_commit& request, const digest& id);
+    commit_result insert_image_rows(const image_commit& request, const digest& id,
+                                    const std::string& created);
     std::filesystem::path root_;
     std::unique_ptr<database> db_;
 };

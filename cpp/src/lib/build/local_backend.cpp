@@ -1441,6 +1441,13 @@ void local_backend::make_directory(const std::string& container_id, const std::s
 }
 
 layer_outcome local_backend::commit_layer(const std::string& container_id) {
+    if (const container_record& untouched = state_->get(container_id);
+        !untouched.created && !untouched.executor && !state_->options.buildkit_config) {
+        // Nothing ran and nothing was copied (ENV, LABEL and the other config steps): the diff
+        // is the empty tar, which Docker records as no layer.
+        state_->last_committed = container_id;
+        return {layer_outcome::state::empty, std::nullopt, std::nullopt};
+    }
     container_record& record = state_->materialized(container_id);
     const auto lock = state_->images.lock_for_writing();
     // publish() fsyncs the blob before a row names it. The layer writer computes the diff ID

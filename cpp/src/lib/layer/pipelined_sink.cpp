@@ -14,7 +14,7 @@ pipelined_sink::pipelined_sink(std::size_t chunk_size, std::size_t max_chunks)
 pipelined_sink::chunk pipelined_sink::take_free_chunk(std::unique_lock<std::mutex>& lock) {
     changed_.wait(lock, [this] { return cancelled_ || queue_.size() < max_chunks_; });
     if (cancelled_) throw pipeline_cancelled{};
-    if (free_.empty()) return chunk{std::vector<std::byte>(chunk_size_), 0};
+    if (free_.empty()) return chunk{std::make_unique_for_overwrite<std::byte[]>(chunk_size_), 0};
     chunk reused = std::move(free_.back());
     free_.pop_back();
     reused.size = 0;
@@ -46,7 +46,7 @@ std::span<std::byte> pipelined_sink::prepare(std::size_t min_size) {
         current_ = take_free_chunk(lock);
         has_current_ = true;
     }
-    return std::span(current_.data).subspan(current_.size);
+    return std::span(current_.data.get() + current_.size, chunk_size_ - current_.size);
 }
 
 void pipelined_sink::commit(std::size_t count) {
@@ -101,7 +101,7 @@ void pipelined_sink::drain(byte_sink& next) {
         lock.unlock();
         // The producer may fill a new chunk while this one is consumed.
         changed_.notify_all();
-        next.write(std::span<const std::byte>(oldest.data.data(), oldest.size));
+        next.write(std::span<const std::byte>(oldest.data.get(), oldest.size));
         lock.lock();
         free_.push_back(std::move(oldest));
     }

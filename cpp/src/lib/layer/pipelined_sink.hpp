@@ -7,6 +7,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -43,7 +44,7 @@ class pipelined_sink final : public byte_sink {
 
   private:
     struct chunk {
-        std::vector<std::byte> data;
+        std::unique_ptr<std::byte[]> data;  // chunk_size_ bytes, left uninitialised
         std::size_t size = 0;
     };
 

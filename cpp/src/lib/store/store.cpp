@@ -436,7 +436,8 @@ std::uint64_t store::checked_layer_size(const image_commit& request) const {
     return size;
 }
 
-commit_result store::insert_image_rows(const image_commit& request, const digest& id) {
+commit_result store::insert_image_rows(const image_commit& request, const digest& id,
+                                       const std::string& created) {
     const auto& db = db_->connection;
     for (const auto& layer : request.layers) {
         detail::sqlite_statement insert(
@@ -456,13 +457,12 @@ commit_result store::insert_image_rows(const image_commit& request, const digest
     detail::sqlite_statement exists(db, "SELECT 1 FROM images WHERE id = ?1");
     exists.bind(1, id.str());
     if (!exists.step()) {
-        const image decoded = image_from_json(request.config);
         detail::sqlite_statement insert(
             db, "INSERT INTO images(id, parent, created, size, added) VALUES(?1,?2,?3,?4,?5)");
         insert.bind(1, id.str());
         insert.bind_optional(2,
                              request.parent ? std::optional(request.parent->str()) : std::nullopt);
-        insert.bind(3, decoded.created.str());
+        insert.bind(3, created);
         insert.bind(4, static_cast<std::int64_t>(checked_layer_size(request)));
         insert.bind(5, timestamp::now().str());
         insert.run();
@@ -552,13 +552,16 @@ std::vector<commit_result> store::commit_images(std::span<const image_commit> re
     if (requests.empty()) return {};
     std::vector<digest> ids;
     ids.reserve(requests.size());
+    std::vector<std::string> created;
+    created.reserve(requests.size());
     std::set<std::string> seen;
     std::vector<fs::path> blobs;
     const auto add_blob = [&](const digest& blob) {
         if (seen.insert(blob.str()).second) blobs.push_back(blob_path(blob));
     };
     for (const image_commit& request : requests) {
-        (void)image_from_json(request.config);  // rejects an invalid config before any write
+        // Decoding rejects an invalid config before any write.
+        created.push_back(image_from_json(request.config).created.str());
         checked_layer_size(request);
         const digest id = digest::sha256_of(request.config);
         if (!has_blob(id)) {
@@ -581,7 +584,7 @@ std::vector<commit_result> store::commit_images(std::span<const image_commit> re
     std::vector<commit_result> results;
     results.reserve(requests.size());
     for (std::size_t i = 0; i < requests.size(); ++i)
-        results.push_back(insert_image_rows(requests[i], ids[i]));
+        results.push_back(insert_image_rows(requests[i], ids[i], created[i]));
     transaction.commit();
     return results;
 }
