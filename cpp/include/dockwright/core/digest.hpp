@@ -54,8 +54,8 @@ class digest {
     std::string text_;
 };
 
-/// A streaming hash over OpenSSL's EVP interface: feed bytes with update(), then finish()
-/// once. Movable, not copyable; the OpenSSL context is released by the destructor.
+/// A streaming hash over OpenSSL's SHA-2 functions: feed bytes with update(), then finish()
+/// once. Movable, not copyable.
 class hasher {
   public:
     explicit hasher(digest_algorithm algorithm = digest_algorithm::sha256);

@@ -1,7 +1,16 @@
 // Digest parsing and the OpenSSL-backed streaming hasher.
-#include <openssl/evp.h>
+//
+// The hasher calls OpenSSL's SHA-2 functions directly instead of the EVP interface: the first
+// EVP digest of a process loads OpenSSL's configuration and default provider, about 1 ms of
+// a 20 ms config-only build on the bench VM, and every EVP context fetches its algorithm
+// again. The direct functions run the same assembly (SHA-NI where the CPU has it). OpenSSL 3
+// marks them deprecated, hence the define; NOTE: should a later OpenSSL drop them, this file
+// goes back to EVP.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <array>
+#include <variant>
 #include <dockwright/core/digest.hpp>
 #include <dockwright/core/error.hpp>
 
@@ -20,18 +29,6 @@ constexpr std::array<algorithm_info, 3> algorithms{{
     {digest_algorithm::sha384, "sha384", 96},
     {digest_algorithm::sha512, "sha512", 128},
 }};
-
-const EVP_MD* evp_type(digest_algorithm algorithm) {
-    switch (algorithm) {
-        case digest_algorithm::sha256:
-            return EVP_sha256();
-        case digest_algorithm::sha384:
-            return EVP_sha384();
-        case digest_algorithm::sha512:
-            return EVP_sha512();
-    }
-    return EVP_sha256();
-}
 
 bool is_lower_hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -82,15 +79,23 @@ digest digest::sha256_of(std::string_view bytes) {
 }
 
 struct hasher::state {
-    EVP_MD_CTX* context = EVP_MD_CTX_new();
-    ~state() { EVP_MD_CTX_free(context); }
+    // SHA-384 is SHA-512 with other initial values and a shorter output.
+    std::variant<SHA256_CTX, SHA512_CTX> context;
 };
 
 hasher::hasher(digest_algorithm algorithm)
     : state_(std::make_unique<state>()), algorithm_(algorithm) {
-    if (state_->context == nullptr ||
-        EVP_DigestInit_ex(state_->context, evp_type(algorithm), nullptr) != 1) {
-        throw error("EVP_DigestInit_ex failed for " + std::string(algorithm_name(algorithm)));
+    int status = 0;
+    if (algorithm == digest_algorithm::sha256) {
+        status = SHA256_Init(&state_->context.emplace<SHA256_CTX>());
+    } else if (algorithm == digest_algorithm::sha384) {
+        status = SHA384_Init(&state_->context.emplace<SHA512_CTX>());
+    } else {
+        status = SHA512_Init(&state_->context.emplace<SHA512_CTX>());
+    }
+    if (status != 1) {
+        throw error("OpenSSL could not start a " + std::string(algorithm_name(algorithm)) +
+                    " hash");
     }
 }
 
@@ -100,19 +105,30 @@ hasher::~hasher() = default;
 
 void hasher::update(const void* data, std::size_t size) {
     if (!state_) throw error("hasher::update called after finish()");
-    if (size != 0 && EVP_DigestUpdate(state_->context, data, size) != 1) {
-        throw error("EVP_DigestUpdate failed");
-    }
+    if (size == 0) return;
+    const int status = std::holds_alternative<SHA256_CTX>(state_->context)
+                           ? SHA256_Update(&std::get<SHA256_CTX>(state_->context), data, size)
+                           : SHA512_Update(&std::get<SHA512_CTX>(state_->context), data, size);
+    if (status != 1) throw error("OpenSSL failed to hash " + std::to_string(size) + " bytes");
 }
 
 digest hasher::finish() {
     if (!state_) throw error("hasher::finish called twice");
-    std::array<unsigned char, EVP_MAX_MD_SIZE> raw{};
+    std::array<unsigned char, SHA512_DIGEST_LENGTH> raw{};
     unsigned int length = 0;
-    if (EVP_DigestFinal_ex(state_->context, raw.data(), &length) != 1) {
-        throw error("EVP_DigestFinal_ex failed");
+    int status = 0;
+    if (auto* sha256 = std::get_if<SHA256_CTX>(&state_->context)) {
+        status = SHA256_Final(raw.data(), sha256);
+        length = SHA256_DIGEST_LENGTH;
+    } else if (algorithm_ == digest_algorithm::sha384) {
+        status = SHA384_Final(raw.data(), &std::get<SHA512_CTX>(state_->context));
+        length = SHA384_DIGEST_LENGTH;
+    } else {
+        status = SHA512_Final(raw.data(), &std::get<SHA512_CTX>(state_->context));
+        length = SHA512_DIGEST_LENGTH;
     }
     state_.reset();
+    if (status != 1) throw error("OpenSSL failed to finish a hash");
 
     static constexpr std::string_view digits = "0123456789abcdef";
     std::string text(algorithm_name(algorithm_));
