@@ -97,7 +97,8 @@ struct store::database {
         }
         connection.execute("PRAGMA synchronous=FULL");
         connection.execute("PRAGMA foreign_keys=ON");
-        connection.execute(schema);
+        // Parsing the schema's statements costs more than the rest of opening the store.
+        if (!detail::has_schema_version(connection)) connection.execute(schema);
     }
     detail::sqlite_connection connection;
 };
