@@ -321,6 +321,8 @@ void build_context_index::walk(const fs::path& dir, const std::string& prefix,
                                const dockerignore& ignore) {
     // Names come from one readdir and each stat is relative to the directory's descriptor,
     // which costs one path component of lookup instead of the whole path per entry.
+    // NOTE: each directory is opened by its whole path, so a context whose path exceeds
+    // PATH_MAX (4096 bytes) fails here with "File name too long", as Docker's client does.
     const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) {
         throw error("cannot read the directory " + dir.string() + ": " +

@@ -61,6 +61,9 @@ std::int64_t nanoseconds(const timespec& time) {
 }
 
 /// Copies one layer onto the target tree, entry by entry.
+/// NOTE: this copy fallback and the snapshot walk below work on whole paths and recurse once
+/// per level. Without overlayfs, a tree with a path longer than PATH_MAX (4096 bytes) fails
+/// with "File name too long", which the overlayfs path does not.
 class layer_copier {
   public:
     void copy_directory(const std::string& source, const std::string& target) {

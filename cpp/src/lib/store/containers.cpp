@@ -93,6 +93,9 @@ void copy_data(const std::string& from, const std::string& to) {
 /// Copies a container's upper directory as it is: whiteouts (0/0 character devices) stay
 /// whiteouts and opaque directories keep their mark where the process may set it, and files
 /// linked to each other stay linked.
+/// NOTE: the copy works on whole paths and recurses once per level, so a kept container whose
+/// upper directory contains a path longer than PATH_MAX (4096 bytes) fails to copy with
+/// "File name too long", although its layer could be written.
 class tree_copier {
   public:
     void copy(const std::string& from, const std::string& to) {
