@@ -446,6 +446,59 @@ def test_add_url_downloads_with_mode_0600(store_root: Path, tmp_path: Path) -> N
     assert mismatch.stderr.startswith(f"ADD failed: digest mismatch {digest}: {wrong}")
 
 
+_NO_LAST_MODIFIED_SERVER = """
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"no date\\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def test_add_url_takes_mtime_from_last_modified(store_root: Path, tmp_path: Path) -> None:
+    served = tmp_path / "www"
+    served.mkdir()
+    (served / "dated.txt").write_text("dated\n")
+    os.utime(served / "dated.txt", (1600000000, 1600000000))
+    dated = subprocess.Popen(
+        ["python3", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=served,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    undated = subprocess.Popen(
+        ["python3", "-c", _NO_LAST_MODIFIED_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert dated.stdout is not None and undated.stdout is not None
+        dated_port = dated.stdout.readline().split("port ")[1].split(" ")[0]
+        undated_port = undated.stdout.readline().strip()
+        ctx = context(
+            tmp_path,
+            f"FROM base:test\nADD http://127.0.0.1:{dated_port}/dated.txt /dated.txt\n"
+            f"ADD http://127.0.0.1:{undated_port}/plain.txt /plain.txt\n"
+            "RUN stat -c '%Y %n' /dated.txt /plain.txt > /times\n",
+        )
+        out = tmp_path / "out"
+        run(store_root, "build", "-o", str(out), str(ctx))
+    finally:
+        for server in (dated, undated):
+            server.kill()
+            server.wait()
+    # Docker sets the Last-Modified time, and the Unix epoch when the response has none.
+    assert (out / "times").read_text().splitlines() == ["1600000000 /dated.txt", "0 /plain.txt"]
+    assert (out / "plain.txt").read_text() == "no date\n"
+
+
 def test_from_pulls_a_missing_base_from_its_registry(store_root: Path, tmp_path: Path) -> None:
     if shutil.which("docker-registry") is None:
         pytest.skip("docker-registry is not installed (Debian package docker-registry)")

@@ -163,7 +163,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 
 }  // namespace
 
-void download_context(
+std::optional<std::int64_t> download_context(
     const std::string& url, const std::filesystem::path& target,
     const std::function<void(std::uint64_t, std::optional<std::uint64_t>)>& progress) {
     const std::string prefix =
@@ -188,6 +188,7 @@ void download_context(
     lib().easy_setopt(curl.get(), CURLOPT_HEADERDATA, &state);
     lib().easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_body);
     lib().easy_setopt(curl.get(), CURLOPT_WRITEDATA, &state);
+    lib().easy_setopt(curl.get(), CURLOPT_FILETIME, 1L);
     const CURLcode code = lib().easy_perform(curl.get());
     if (state.failure) std::rethrow_exception(state.failure);
     if (state.write_errno != 0) {
@@ -217,6 +218,12 @@ void download_context(
         throw context_error(url, prefix + "write " + target.string() + ": " + errno_text(errno),
                             "check the work directory");
     }
+    curl_off_t modified = -1;
+    if (lib().easy_getinfo(curl.get(), CURLINFO_FILETIME_T, &modified) != CURLE_OK ||
+        modified < 0) {
+        return std::nullopt;
+    }
+    return static_cast<std::int64_t>(modified);
 }
 
 bool is_smart_git_server(const std::string& remote) {

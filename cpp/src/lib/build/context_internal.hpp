@@ -59,9 +59,11 @@ void extract_context_archive(int fd, std::string_view prefix, const std::filesys
 std::filesystem::path clone_git_context(const git_source& source,
                                         const std::filesystem::path& dest);
 
-/// Downloads `url` into the file `target` (created by this call). Throws context_error with
-/// Docker's message for a transport failure or an HTTP status of 400 or more.
-void download_context(
+/// Downloads `url` into the file `target` (created by this call) and returns the time the
+/// response's Last-Modified header names (Unix seconds), if it had one libcurl could parse.
+/// Throws context_error with Docker's message for a transport failure or an HTTP status of
+/// 400 or more.
+std::optional<std::int64_t> download_context(
     const std::string& url, const std::filesystem::path& target,
     const std::function<void(std::uint64_t, std::optional<std::uint64_t>)>& progress);
 
