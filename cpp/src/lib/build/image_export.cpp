@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../core/file_copy.hpp"
 #include "../core/unique_fd.hpp"
 
 namespace dockwright {
@@ -325,12 +326,10 @@ class tree_copy {
         const unique_fd output(::openat(
             target, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!output) throw_system("cannot create", to);
-        for (;;) {
-            const ssize_t count = copy_chunk(input.get(), output.get(), from, to);
-            if (count == 0) break;
-            copied_ += static_cast<std::uint64_t>(count);
+        copier_.copy_to_end(input.get(), output.get(), from, to, [this](std::uint64_t bytes) {
+            copied_ += bytes;
             reporter_.update(copied_);
-        }
+        });
         if (::fchmod(output.get(), info.st_mode & 07777) != 0) {
             throw_system("cannot set the mode of", to);
         }
@@ -350,39 +349,9 @@ class tree_copy {
         ::utimensat(target, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
     }
 
-    /// Copies the next chunk of `input` to `output` and returns its size, 0 at the end.
-    /// copy_file_range lets the kernel copy (or share extents) without a trip through user
-    /// space. Chunks of 8 MiB keep the progress reports frequent.
-    ssize_t copy_chunk(int input, int output, const fs::path& from, const fs::path& to) {
-        while (kernel_copy_) {
-            const ssize_t count = ::copy_file_range(input, nullptr, output, nullptr, 8 << 20, 0);
-            if (count >= 0) return count;
-            if (errno == EINTR) continue;
-            if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
-                throw_system("cannot copy", from);
-            }
-            kernel_copy_ = false;
-        }
-        if (buffer_.empty()) buffer_.resize(1 << 20);
-        for (;;) {
-            const ssize_t count = ::read(input, buffer_.data(), buffer_.size());
-            if (count < 0 && errno == EINTR) continue;
-            if (count < 0) throw_system("cannot read", from);
-            for (ssize_t done = 0; done < count;) {
-                const ssize_t n =
-                    ::write(output, buffer_.data() + done, static_cast<std::size_t>(count - done));
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) throw_system("cannot write", to);
-                done += n;
-            }
-            return count;
-        }
-    }
-
     progress_reporter& reporter_;
-    bool kernel_copy_ = true;
+    detail::file_copier copier_;
     std::uint64_t copied_ = 0;
-    std::vector<char> buffer_;
 };
 
 /// Splits a `key=value,key=value` flag value; a field without `=` has an empty value.

@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -31,6 +30,7 @@
 #include <thread>
 
 #include "../core/archive_reader.hpp"
+#include "../core/file_copy.hpp"
 #include "../core/unique_fd.hpp"
 #include "rootfs_view.hpp"
 
@@ -198,13 +198,6 @@ void set_times(const fs::path& path, std::time_t seconds) {
 /// Regular files at least this large are copied lazily (see deferred_copies).
 constexpr off_t deferred_copy_threshold = 64 * 1024;
 
-/// Copies the data of `size` bytes from `in` to `out` in the kernel: copy_file_range within
-/// a file system type, else sendfile (the context on a disk, the upper directory on tmpfs),
-/// else read and write. `cross_device` remembers that copy_file_range failed, so later files
-/// skip it.
-void copy_file_data(int in, int out, std::uint64_t remaining, const fs::path& target,
-                    bool& cross_device);
-
 /// The large files a COPY placed in one upper directory without their data: each placeholder
 /// has its final name, owner, mode, mtime and size, and the layer writer reads its data from
 /// the source (layer::data_redirect). Whatever else reads the directory (a later RUN, COPY
@@ -218,7 +211,7 @@ struct deferred_copies {
     /// and mtime are set again afterwards, since a write changes the mtime and may clear
     /// set-user-ID bits.
     void fill() {
-        bool cross_device = false;
+        detail::file_copier copier;
         for (const fs::path& path : placeholders) {
             const unique_fd out(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!out) fail("cannot open", path, errno);
@@ -231,7 +224,15 @@ struct deferred_copies {
             const unique_fd in(::open(redirect.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!in) fail("cannot open", redirect.source, errno);
             check_source(in.get(), redirect);
-            copy_file_data(in.get(), out.get(), redirect.size, path, cross_device);
+            try {
+                copier.copy_exactly(in.get(), out.get(), redirect.size, redirect.source, path);
+            } catch (const detail::file_copy_error& failure) {
+                // A source that shrank gets the message that says to build again.
+                if (failure.step() == detail::file_copy_step::ended_early) {
+                    check_source(in.get(), redirect);
+                }
+                throw;
+            }
             check_source(in.get(), redirect);  // a write during the copy changes the ctime
             if (::fchmod(out.get(), info.st_mode & 07777) != 0) fail("cannot chmod", path, errno);
             const struct timespec times[2] = {info.st_atim, info.st_mtim};
@@ -368,47 +369,6 @@ class upper_writer {
     deferred_copies* deferred_;
 };
 
-/// Copies the rest of `in` after a failed kernel copy, from the current offsets.
-void copy_by_reading(int in, int out, const fs::path& target) {
-    const auto buffer = std::make_unique_for_overwrite<char[]>(1 << 20);
-    while (true) {
-        const ssize_t n = ::read(in, buffer.get(), std::size_t{1} << 20);
-        if (n < 0) fail("cannot read for", target, errno);
-        if (n == 0) return;
-        for (ssize_t done = 0; done < n;) {
-            const ssize_t w = ::write(out, buffer.get() + done, static_cast<size_t>(n - done));
-            if (w < 0) fail("cannot write", target, errno);
-            done += w;
-        }
-    }
-}
-
-void copy_file_data(int in, int out, std::uint64_t remaining, const fs::path& target,
-                    bool& cross_device) {
-    constexpr std::uint64_t piece = 1U << 30;
-    while (remaining > 0 && !cross_device) {
-        const ssize_t n =
-            ::copy_file_range(in, nullptr, out, nullptr, std::min(remaining, piece), 0);
-        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
-            cross_device = true;
-            break;
-        }
-        if (n < 0) fail("cannot copy into", target, errno);
-        if (n == 0) return;
-        remaining -= static_cast<std::uint64_t>(n);
-    }
-    while (remaining > 0) {
-        const ssize_t n = ::sendfile(out, in, nullptr, std::min(remaining, piece));
-        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-            copy_by_reading(in, out, target);
-            return;
-        }
-        if (n < 0) fail("cannot copy into", target, errno);
-        if (n == 0) return;
-        remaining -= static_cast<std::uint64_t>(n);
-    }
-}
-
 /// Copies one non-directory entry (file, symlink, FIFO, device) from the host path `source`
 /// to `rel` in the upper directory, keeping its mode and mtime.
 class entry_copier {
@@ -447,8 +407,18 @@ class entry_copier {
                 ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!out) fail("cannot create", target, errno);
             if (!defer(in.get(), out.get(), source, target, info)) {
-                copy_file_data(in.get(), out.get(), static_cast<std::uint64_t>(info.st_size),
-                               target, cross_device_);
+                try {
+                    copier_.copy_exactly(in.get(), out.get(),
+                                         static_cast<std::uint64_t>(info.st_size), source, target);
+                } catch (const detail::file_copy_error& failure) {
+                    // A context file that shrank gets the context's message, which says what to
+                    // do next.
+                    if (failure.step() == detail::file_copy_step::ended_early &&
+                        context != nullptr) {
+                        context->check_unchanged(context_path, in.get());
+                    }
+                    throw;
+                }
             }
             // Checked after the copy: the change time only grows, so a file that matches now
             // also matched while it was read, and when the placeholder's source was recorded.
@@ -513,7 +483,8 @@ class entry_copier {
     std::optional<identity> owner_;
     std::optional<mode_t> chmod_;
     std::map<std::pair<dev_t, ino_t>, fs::path> links_;
-    bool cross_device_ = false;
+    /// Remembers which kernel copy calls the file systems of this COPY reject.
+    detail::file_copier copier_;
     bool defer_ = false;
 };
 

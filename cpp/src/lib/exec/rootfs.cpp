@@ -14,6 +14,7 @@
 #include <set>
 #include <utility>
 
+#include "../core/file_copy.hpp"
 #include "fd.hpp"
 
 namespace dockwright::exec::detail {
@@ -124,11 +125,10 @@ class layer_copier {
         const unique_fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
         if (!out) throw system_error("create " + to, errno);
         if (::ioctl(out.get(), FICLONE, in.get()) == 0) return;
-        for (;;) {
-            const auto copied =
-                ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 30, 0);
-            if (copied < 0) throw system_error("copy " + from, errno);
-            if (copied == 0) return;
+        try {
+            dockwright::detail::file_copier().copy_to_end(in.get(), out.get(), from, to);
+        } catch (const dockwright::detail::file_copy_error& failure) {
+            throw exec_error("copy file data", failure.what());
         }
     }
 

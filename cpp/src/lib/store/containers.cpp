@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "../core/file_copy.hpp"
 #include "../core/unique_fd.hpp"
 #include "files.hpp"
 
@@ -64,29 +65,10 @@ void copy_data(const std::string& from, const std::string& to) {
     if (!in) fail("open", from, errno);
     const unique_fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!out) fail("create", to, errno);
-    for (;;) {
-        const ssize_t copied = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, 1 << 30, 0);
-        if (copied == 0) return;
-        if (copied > 0) continue;
-        // copy_file_range() rejects some pairs of file systems (tmpfs to ext4 with EXDEV).
-        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
-            fail("copy", from, errno);
-        }
-        break;
-    }
-    std::vector<char> buffer(1 << 20);
-    for (;;) {
-        const ssize_t got = ::read(in.get(), buffer.data(), buffer.size());
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) fail("read", from, errno);
-        if (got == 0) return;
-        for (ssize_t done = 0; done < got;) {
-            const ssize_t put =
-                ::write(out.get(), buffer.data() + done, static_cast<std::size_t>(got - done));
-            if (put < 0 && errno == EINTR) continue;
-            if (put < 0) fail("write", to, errno);
-            done += put;
-        }
+    try {
+        detail::file_copier().copy_to_end(in.get(), out.get(), from, to);
+    } catch (const detail::file_copy_error& failure) {
+        throw store_error(failure.path().string(), failure.reason());
     }
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <tuple>
 
+#include "../core/file_copy.hpp"
 #include "../core/unique_fd.hpp"
 #include "dockwright/core/json.hpp"
 #include "dockwright/image/oci.hpp"
@@ -576,40 +577,11 @@ void copy_blob(const fs::path& source, const fs::path& target,
                const std::function<void(std::uint64_t)>& copied) {
     const unique_fd input = open_file(source, O_RDONLY);
     const unique_fd output = open_file(target, O_WRONLY | O_CREAT | O_EXCL);
-    // copy_file_range lets the kernel copy (or share extents) without a trip through user
-    // space. Chunks of 8 MiB keep the progress reports frequent.
-    constexpr std::size_t chunk = 8 << 20;
-    bool kernel_copy = true;
-    std::vector<char> buffer;
-    for (;;) {
-        ssize_t count = -1;
-        if (kernel_copy) {
-            count = ::copy_file_range(input.get(), nullptr, output.get(), nullptr, chunk, 0);
-            if (count < 0 &&
-                (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
-                kernel_copy = false;
-                continue;
-            }
-        } else {
-            if (buffer.empty()) buffer.resize(1 << 20);
-            count = ::read(input.get(), buffer.data(), buffer.size());
-            for (ssize_t done = 0; count > 0 && done < count;) {
-                const ssize_t n = ::write(output.get(), buffer.data() + done,
-                                          static_cast<std::size_t>(count - done));
-                if (n < 0 && errno == EINTR) continue;
-                if (n < 0) {
-                    throw store_error(target.string(),
-                                      std::string("write failed: ") + std::strerror(errno));
-                }
-                done += n;
-            }
-        }
-        if (count < 0 && errno == EINTR) continue;
-        if (count < 0) {
-            throw store_error(source.string(), std::string("copy failed: ") + std::strerror(errno));
-        }
-        if (count == 0) break;
-        copied(static_cast<std::uint64_t>(count));
+    detail::file_copier copier;
+    try {
+        copier.copy_to_end(input.get(), output.get(), source, target, copied);
+    } catch (const detail::file_copy_error& failure) {
+        throw store_error(failure.path().string(), failure.reason());
     }
 }
 
