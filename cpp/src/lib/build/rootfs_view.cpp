@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <dockwright/core/error.hpp>
 #include <memory>
 #include <set>
@@ -31,6 +33,21 @@ std::vector<std::string> split(const std::string& path) {
         start = end + 1;
     }
     return parts;
+}
+
+// lstat(2) of a path in a layer directory. Returns false when the path is missing and throws
+// when it is longer than PATH_MAX, so that a tree deeper than that is not taken for missing.
+// NOTE: the view works on whole host paths, so a file whose path with the layer directory's
+// exceeds PATH_MAX (4096 bytes) cannot be read through it; the layer writer and layer apply
+// have no such limit.
+bool stat_host(const fs::path& host, struct stat& info) {
+    if (::lstat(host.c_str(), &info) == 0) return true;
+    if (errno != ENAMETOOLONG) return false;
+    constexpr std::size_t shown = 200;
+    const std::string& text = host.native();
+    throw error("cannot read a path longer than PATH_MAX (" + std::to_string(PATH_MAX) +
+                " bytes) from a layer: '" + text.substr(0, shown) +
+                (text.size() > shown ? "...'" : "'"));
 }
 
 }  // namespace
@@ -84,7 +101,7 @@ std::optional<view_entry> rootfs_view::lookup(const std::string& path) const {
         for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
             host /= parts[i];
             struct stat info {};
-            if (::lstat(host.c_str(), &info) != 0) {
+            if (!stat_host(host, info)) {
                 parents_here = false;
                 break;
             }
@@ -93,7 +110,7 @@ std::optional<view_entry> rootfs_view::lookup(const std::string& path) const {
         }
         if (parents_here) {
             view_entry entry{host / parts.back(), {}};
-            if (::lstat(entry.host_path.c_str(), &entry.info) == 0) {
+            if (stat_host(entry.host_path, entry.info)) {
                 if (is_whiteout(entry.info)) return std::nullopt;
                 return entry;
             }
@@ -115,7 +132,7 @@ std::vector<std::string> rootfs_view::list(const std::string& path) const {
         for (const std::string& part : parts) {
             host /= part;
             struct stat info {};
-            if (::lstat(host.c_str(), &info) != 0) {
+            if (!stat_host(host, info)) {
                 usable = false;
                 break;
             }
@@ -134,7 +151,7 @@ std::vector<std::string> rootfs_view::list(const std::string& path) const {
             const std::string name = entry->d_name;
             if (name == "." || name == ".." || hidden.contains(name)) continue;
             struct stat info {};
-            if (::lstat((host / name).c_str(), &info) != 0) continue;
+            if (!stat_host(host / name, info)) continue;
             if (is_whiteout(info)) {
                 hidden.insert(name);
                 continue;

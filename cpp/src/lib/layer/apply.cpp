@@ -1,21 +1,21 @@
-// Extracts layer tars onto a directory with libarchive, resolving every path beneath the
-// target through openat2 so that no entry can write outside it.
+// Extracts layer tars onto a directory with libarchive, resolving every path one component at
+// a time from a descriptor of the target, so that no entry can write outside it.
 #include "dockwright/layer/apply.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../core/archive_reader.hpp"
+#include "directory_path.hpp"
 #include "dockwright/layer/layer_error.hpp"
 #include "layer_stream.hpp"
 #include "unique_fd.hpp"
@@ -32,7 +33,6 @@ namespace {
 
 using detail::layer_stream;
 using detail::syscall_reason;
-using detail::unique_dir;
 using detail::unique_fd;
 
 constexpr std::string_view whiteout_prefix = ".wh.";
@@ -41,16 +41,6 @@ constexpr std::string_view opaque_marker = ".wh..wh..opq";
 
 // Linux's limit on symlinks followed in one path lookup (MAXSYMLINKS in the kernel).
 constexpr int max_symlinks = 40;
-
-// Opens `path` (relative, may be "") beneath `root` as an O_PATH directory descriptor without
-// following any symlink; errno is kept for the caller on failure.
-int open_beneath(int root, const std::string& path) {
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    const char* name = path.empty() ? "." : path.c_str();
-    return static_cast<int>(::syscall(SYS_openat2, root, name, &how, sizeof how));
-}
 
 // Splits an entry name into clean components: no leading "./", no empty or "." parts.
 // Rejects absolute names and "..".
@@ -81,36 +71,11 @@ std::string join(const std::vector<std::string>& parts, std::size_t count) {
     return path;
 }
 
-// Removes `name` in `dirfd` and, for a directory, everything below it, never following a
-// symlink. A missing name is not an error.
+// Directory descriptors that one lookup or removal keeps open at most.
+constexpr std::size_t max_open_directories = 64;
+
 void remove_tree(int dirfd, const std::string& name, const std::string& entry) {
-    struct stat info {};
-    if (::fstatat(dirfd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) return;
-        throw layer_error(entry, syscall_reason("stat") + ": '" + name + "'");
-    }
-    if (S_ISDIR(info.st_mode)) {
-        unique_fd dir(
-            ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!dir) throw layer_error(entry, syscall_reason("open") + ": '" + name + "'");
-        std::vector<std::string> children;
-        {
-            unique_fd copy(::dup(dir.get()));
-            unique_dir stream(::fdopendir(copy.get()));
-            if (stream.get() == nullptr) throw layer_error(entry, syscall_reason("fdopendir"));
-            (void)copy.release();
-            while (const dirent* item = ::readdir(stream.get())) {
-                const std::string_view child = item->d_name;
-                if (child != "." && child != "..") children.emplace_back(child);
-            }
-        }
-        for (const std::string& child : children)
-            remove_tree(dir.get(), child, entry);
-    }
-    const int flags = S_ISDIR(info.st_mode) ? AT_REMOVEDIR : 0;
-    if (::unlinkat(dirfd, name.c_str(), flags) != 0 && errno != ENOENT) {
-        throw layer_error(entry, syscall_reason("unlink") + ": '" + name + "'");
-    }
+    detail::remove_tree(dirfd, name, entry, max_open_directories);
 }
 
 std::uint32_t map_id(std::uint32_t id, const std::vector<id_range>& map, const std::string& entry,
@@ -131,6 +96,7 @@ class extractor {
         : stream_(layer_fd), options_(options) {
         root_.reset(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!root_) throw layer_error(target.string(), syscall_reason("open"));
+        parent_stack_.emplace(root_.get(), max_open_directories);
         keep_owners_ = options.owners == ownership::keep ||
                        (options.owners == ownership::automatic && ::geteuid() == 0);
     }
@@ -244,29 +210,32 @@ class extractor {
     // `..` would climb above the target is an error (resolve_failure::escapes), not clamped.
     // Missing directories are created with mode 0755 when `create` is set. Each component is
     // opened with O_NOFOLLOW after its lstat, so no lookup leaves the target.
+    //
+    // `stack` is the state of the lookup: on entry it contains the first `skip` components,
+    // already resolved without a symlink, and on success it ends at the directory found.
+    // `followed_symlink` tells whether the lookup followed one.
     resolved_directory resolve_directory(const std::vector<std::string>& parts, std::size_t count,
-                                         bool create, resolve_failure& failure) {
+                                         bool create, resolve_failure& failure,
+                                         detail::directory_path& stack, std::size_t skip,
+                                         bool& followed_symlink) {
         failure = resolve_failure::none;
-        std::vector<unique_fd> stack;
-        std::vector<std::string> names;
-        stack.emplace_back(::dup(root_.get()));
-        if (!stack.back()) throw layer_error(current_, syscall_reason("dup"));
-        std::deque<std::string> pending(parts.begin(), parts.begin() + count);
+        followed_symlink = false;
+        std::deque<std::string> pending(parts.begin() + static_cast<std::ptrdiff_t>(skip),
+                                        parts.begin() + static_cast<std::ptrdiff_t>(count));
         int symlinks = 0;
         while (!pending.empty()) {
             const std::string part = std::move(pending.front());
             pending.pop_front();
             if (part.empty() || part == ".") continue;
             if (part == "..") {
-                if (names.empty()) {
+                if (stack.depth() == 0) {
                     failure = resolve_failure::escapes;
                     return {};
                 }
-                stack.pop_back();
-                names.pop_back();
+                stack.pop();
                 continue;
             }
-            const int dir = stack.back().get();
+            const int dir = stack.top(current_);
             struct stat info {};
             if (::fstatat(dir, part.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
                 if (errno != ENOENT) throw layer_error(current_, syscall_reason("stat"));
@@ -274,29 +243,27 @@ class extractor {
                     failure = resolve_failure::missing;
                     return {};
                 }
+                const std::string created = join_path(stack, part);
                 if (::mkdirat(dir, part.c_str(), 0755) != 0) {
-                    throw layer_error(
-                        current_, syscall_reason("mkdir") + ": '" + join_path(names, part) + "'");
+                    throw layer_error(current_, syscall_reason("mkdir") + ": '" + created + "'");
                 }
-                unpacked_.insert(join_path(names, part));
+                unpacked_.insert(created);
                 info.st_mode = S_IFDIR;
             }
             if (S_ISLNK(info.st_mode)) {
+                followed_symlink = true;
                 if (++symlinks > max_symlinks) {
                     failure = resolve_failure::loop;
                     return {};
                 }
                 std::string target = read_link(dir, part);
-                if (!target.empty() && target.front() == '/') {
-                    stack.resize(1);
-                    names.clear();
-                }
+                if (!target.empty() && target.front() == '/') stack.clear();
                 std::vector<std::string> target_parts;
-                for (std::size_t start = 0; start <= target.size();) {
-                    std::size_t end = target.find('/', start);
+                for (std::size_t begin = 0; begin <= target.size();) {
+                    std::size_t end = target.find('/', begin);
                     if (end == std::string::npos) end = target.size();
-                    target_parts.push_back(target.substr(start, end - start));
-                    start = end + 1;
+                    target_parts.push_back(target.substr(begin, end - begin));
+                    begin = end + 1;
                 }
                 pending.insert(pending.begin(), target_parts.begin(), target_parts.end());
                 continue;
@@ -308,14 +275,23 @@ class extractor {
             unique_fd next(
                 ::openat(dir, part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!next) throw layer_error(current_, syscall_reason("open") + ": '" + part + "'");
-            stack.push_back(std::move(next));
-            names.push_back(part);
+            stack.push(part, std::move(next));
         }
-        return {std::move(stack.back()), join(names, names.size())};
+        unique_fd found(::dup(stack.top(current_)));
+        if (!found) throw layer_error(current_, syscall_reason("dup"));
+        return {std::move(found), stack.joined(stack.depth())};
     }
 
-    static std::string join_path(const std::vector<std::string>& names, const std::string& last) {
-        std::string path = join(names, names.size());
+    // Resolves a path with a lookup state of its own; see resolve_directory().
+    resolved_directory resolve_directory(const std::vector<std::string>& parts, std::size_t count,
+                                         bool create, resolve_failure& failure) {
+        detail::directory_path stack(root_.get(), max_open_directories);
+        bool followed_symlink = false;
+        return resolve_directory(parts, count, create, failure, stack, 0, followed_symlink);
+    }
+
+    static std::string join_path(const detail::directory_path& stack, const std::string& last) {
+        const std::string path = stack.joined(stack.depth());
         return path.empty() ? last : path + "/" + last;
     }
 
@@ -356,11 +332,30 @@ class extractor {
         const std::string parent_path = join(parts, parts.size() - 1);
         if (parent_ && parent_path == parent_name_) return parent_.get();
         parent_.reset();
+        // Continue from the components this parent shares with the previous one when that was
+        // found without a symlink, so each entry of a deep tree costs a component or two
+        // instead of its whole path.
+        std::size_t skip = 0;
+        if (parent_stack_plain_) {
+            const std::size_t count = parts.size() - 1;
+            while (skip < parent_stack_->depth() && skip < count &&
+                   parent_stack_->name(skip) == parts[skip]) {
+                ++skip;
+            }
+            while (parent_stack_->depth() > skip)
+                parent_stack_->pop();
+        } else {
+            parent_stack_->clear();
+        }
+        parent_stack_plain_ = false;
         resolve_failure failure{};
-        resolved_directory parent = resolve_directory(parts, parts.size() - 1, true, failure);
+        bool followed_symlink = false;
+        resolved_directory parent = resolve_directory(parts, parts.size() - 1, true, failure,
+                                                      *parent_stack_, skip, followed_symlink);
         if (failure != resolve_failure::none) {
             throw resolve_error("parent '" + parent_path + "'", failure);
         }
+        parent_stack_plain_ = !followed_symlink;
         parent_ = std::move(parent.fd);
         parent_name_ = parent_path;
         parent_path_ = std::move(parent.path);
@@ -396,6 +391,7 @@ class extractor {
         }
         // The deletion may remove the cached parent of later entries.
         parent_.reset();
+        parent_stack_plain_ = false;
         resolve_failure failure{};
         resolved_directory parent = resolve_directory(parts, parts.size() - 1, false, failure);
         if (failure == resolve_failure::missing) return;  // nothing to delete
@@ -405,28 +401,33 @@ class extractor {
         remove_tree(parent.fd.get(), name, current_);
     }
 
-    // Opaque marker: removes everything below the directory this layer did not unpack.
+    // Opaque marker: removes everything below the directory this layer did not unpack. The
+    // walk keeps one list of unvisited children and one layer path per level.
     void empty_directory(int dirfd, const std::string& dir_path) {
-        std::vector<std::string> children;
-        {
-            unique_fd copy(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-            unique_dir stream(copy ? ::fdopendir(copy.get()) : nullptr);
-            if (stream.get() == nullptr) throw layer_error(current_, syscall_reason("opendir"));
-            (void)copy.release();
-            while (const dirent* item = ::readdir(stream.get())) {
-                const std::string_view child = item->d_name;
-                if (child != "." && child != "..") children.emplace_back(child);
+        detail::directory_path stack(dirfd, max_open_directories);
+        std::vector<std::vector<std::string>> pending{detail::list_names(dirfd, current_)};
+        std::vector<std::string> paths{dir_path};
+        while (!pending.empty()) {
+            if (pending.back().empty()) {
+                pending.pop_back();
+                paths.pop_back();
+                stack.pop();
+                continue;
             }
-        }
-        for (const std::string& child : children) {
-            const std::string child_path = dir_path.empty() ? child : dir_path + "/" + child;
+            std::string child = std::move(pending.back().back());
+            pending.back().pop_back();
+            std::string child_path = paths.back().empty() ? child : paths.back() + "/" + child;
+            const int dir = stack.top(current_);
             if (!unpacked_.contains(child_path)) {
-                remove_tree(dirfd, child, current_);
+                remove_tree(dir, child, current_);
                 continue;
             }
             unique_fd sub(
-                ::openat(dirfd, child.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-            if (sub) empty_directory(sub.get(), child_path);
+                ::openat(dir, child.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!sub) continue;
+            pending.push_back(detail::list_names(sub.get(), current_));
+            paths.push_back(std::move(child_path));
+            stack.push(std::move(child), std::move(sub));
         }
     }
 
@@ -607,11 +608,38 @@ class extractor {
         }
     }
 
+    // Sets the times of the directories in walk order, so that consecutive paths share the
+    // open descriptors of their common ancestors and no lookup takes a whole long path.
     void set_directory_times() {
+        std::stable_sort(directory_times_.begin(), directory_times_.end(),
+                         [](const directory_time& a, const directory_time& b) {
+                             return detail::walk_order_less(a.path, b.path);
+                         });
+        detail::directory_path stack(root_.get(), max_open_directories);
         for (const directory_time& item : directory_times_) {
-            unique_fd dir(open_beneath(root_.get(), item.path));
-            if (!dir) continue;  // removed by a later whiteout
-            if (::utimensat(dir.get(), "", item.times, AT_EMPTY_PATH) != 0) {
+            std::vector<std::string> parts;
+            for (std::size_t start = 0; start < item.path.size();) {
+                std::size_t end = item.path.find('/', start);
+                if (end == std::string::npos) end = item.path.size();
+                parts.push_back(item.path.substr(start, end - start));
+                start = end + 1;
+            }
+            std::size_t common = 0;
+            while (common < stack.depth() && common < parts.size() &&
+                   stack.name(common) == parts[common]) {
+                ++common;
+            }
+            while (stack.depth() > common)
+                stack.pop();
+            bool found = true;
+            for (std::size_t i = common; i < parts.size() && found; ++i) {
+                unique_fd next(::openat(stack.top(item.path), parts[i].c_str(),
+                                        O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                found = static_cast<bool>(next);  // removed by a later whiteout
+                if (found) stack.push(parts[i], std::move(next));
+            }
+            if (!found) continue;
+            if (::utimensat(stack.top(item.path), "", item.times, AT_EMPTY_PATH) != 0) {
                 throw layer_error(item.path, syscall_reason("utimensat"));
             }
         }
@@ -626,6 +654,10 @@ class extractor {
     unique_fd parent_;
     std::string parent_name_;
     std::string parent_path_;
+    // The lookup state that found parent_, and whether it followed no symlink, so that its
+    // names are the entry's own components and the next entry may continue from it.
+    std::optional<detail::directory_path> parent_stack_;
+    bool parent_stack_plain_ = false;
     std::unordered_set<std::string> unpacked_;
     std::vector<std::string> skipped_devices_;
     std::vector<directory_time> directory_times_;

@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "directory_path.hpp"
 #include "dockwright/layer/layer_error.hpp"
 #include "dockwright/layer/tar_writer.hpp"
 #include "pipelined_sink.hpp"
@@ -29,10 +31,14 @@ namespace {
 using detail::syscall_reason;
 using detail::unique_dir;
 using detail::unique_fd;
+using detail::walk_order_less;
 
 constexpr std::string_view whiteout_prefix = ".wh.";
 constexpr std::string_view opaque_marker = ".wh..wh..opq";
 constexpr std::size_t copy_buffer_size = 1024 * 1024;
+// Directory descriptors a tree walk keeps open at most, so that any depth stays far below the
+// usual limit of 1,024 descriptors per process.
+constexpr std::size_t max_open_directories = 64;
 
 // A directory entry's name and its type from readdir (DT_UNKNOWN when the file system does
 // not report it).
@@ -43,20 +49,6 @@ struct dir_entry {
 };
 
 enum class source { tree, overlay };
-
-// Walk order: bytewise, except that '/' sorts before every other byte, so that a directory's
-// subtree comes right after it ("a/b" before "a.txt"), as a recursive walk of sorted names
-// produces it.
-bool walk_order_less(std::string_view a, std::string_view b) {
-    const std::size_t n = std::min(a.size(), b.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        if (a[i] == b[i]) continue;
-        if (a[i] == '/') return true;
-        if (b[i] == '/') return false;
-        return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
-    }
-    return a.size() < b.size();
-}
 
 // User and group names from the host's databases, looked up once per id.
 class owner_names {
@@ -169,7 +161,7 @@ class entry_writer {
 
     [[nodiscard]] int root_fd() const noexcept { return root_.get(); }
 
-    void walk() { walk_directory(root_.get(), ""); }
+    void walk();
 
     // Writes the entry `name` of directory `dirfd`, whose path in the layer is `path`, and
     // returns an open descriptor when it is a directory. `type_hint` is the entry's type from
@@ -199,14 +191,6 @@ class entry_writer {
     }
 
   private:
-    void walk_directory(int dirfd, const std::string& prefix) {
-        for (const dir_entry& item : sorted_entries(dirfd, prefix)) {
-            const std::string path = prefix + item.name;
-            unique_fd child = write(dirfd, item.name.c_str(), path, false, item.type);
-            if (child) walk_directory(child.get(), path + "/");
-        }
-    }
-
     // Opens a regular file for reading without following a symlink, with O_NOATIME while the
     // process may use it (the file's owner or CAP_FOWNER), and O_NONBLOCK so that a file
     // replaced by a FIFO since readdir cannot block the walk. Returns an empty descriptor
@@ -375,7 +359,12 @@ class entry_writer {
         }
     }
 
-    std::string full_path(const std::string& path) const { return root_path_ + "/" + path; }
+    // A path for the l*xattr calls on the entry `name` of `dirfd`, whose path in the layer is
+    // `path`. Past PATH_MAX the lookup goes through the directory's /proc/self/fd link.
+    std::string xattr_path(int dirfd, const char* name, const std::string& path) const {
+        if (root_path_.size() + 1 + path.size() < PATH_MAX) return root_path_ + "/" + path;
+        return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+    }
 
     std::string root_path_;
     source kind_;
@@ -416,8 +405,8 @@ unique_fd entry_writer::write(int dirfd, const char* name, const std::string& pa
         if (!fd) throw layer_error(path, syscall_reason("open"));
     }
     // Entries without a descriptor (symlinks, devices, FIFOs) are read through their path.
-    auto attributes =
-        read_xattrs(xattr_reader(fd.get(), fd ? std::string() : full_path(path)), path);
+    auto attributes = read_xattrs(
+        xattr_reader(fd.get(), fd ? std::string() : xattr_path(dirfd, name, path)), path);
     const bool opaque = take_opaque_flag(attributes) || is_opaque_change;
     entry.xattrs = std::move(attributes);
 
@@ -480,6 +469,50 @@ unique_fd entry_writer::write(int dirfd, const char* name, const std::string& pa
         tar_.write_header(marker);
     }
     return fd;
+}
+
+// Writes every entry below the root in walk order without recursion. Each directory's sorted
+// names are read when the walk enters it. Its descriptor goes into a directory_path, which
+// bounds the open descriptors however deep the tree is and reopens a level when needed.
+void entry_writer::walk() {
+    struct frame {
+        std::vector<dir_entry> entries;
+        std::size_t next = 0;
+        // The length of the layer path of this directory, with its trailing '/'.
+        std::size_t prefix_size = 0;
+    };
+    detail::directory_path directories(root_.get(), max_open_directories);
+    std::vector<frame> frames;
+    frames.push_back({sorted_entries(root_.get(), ""), 0, 0});
+    std::string prefix;
+    while (!frames.empty()) {
+        frame& current = frames.back();
+        if (current.next == current.entries.size()) {
+            frames.pop_back();
+            if (frames.empty()) break;
+            directories.pop();
+            prefix.resize(frames.back().prefix_size);
+            continue;
+        }
+        const dir_entry& item = current.entries[current.next++];
+        const bool is_last = current.next == current.entries.size();
+        std::string path = prefix + item.name;
+        const int dirfd = directories.top(path);
+        unique_fd child = write(dirfd, item.name.c_str(), path, false, item.type);
+        if (!child) continue;
+
+        path += '/';
+        std::vector<dir_entry> entries = sorted_entries(child.get(), path);
+        if (entries.empty()) continue;
+        struct stat info {};
+        if (::fstat(child.get(), &info) != 0) throw layer_error(path, syscall_reason("stat"));
+        // A directory whose last entry is being entered needs no descriptor any more.
+        if (is_last) directories.close_top();
+        directories.push(item.name, std::move(child),
+                         detail::directory_id{info.st_dev, info.st_ino});
+        prefix = std::move(path);
+        frames.push_back({std::move(entries), 0, prefix.size()});
+    }
 }
 
 // Validates a change path: relative, no empty, `.` or `..` components.
