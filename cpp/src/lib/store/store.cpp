@@ -67,6 +67,16 @@ CREATE INDEX IF NOT EXISTS refs_image ON refs(image_id);
 CREATE INDEX IF NOT EXISTS image_layers_diff ON image_layers(diff_id);
 )sql";
 
+/// Whether the database has every table and index that `schema` creates.
+bool has_base_schema(const detail::sqlite_connection& db) {
+    detail::sqlite_statement count(
+        db,
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('layers', 'images', 'image_layers', "
+        "'refs', 'snapshots', 'build_cache', 'images_parent', 'refs_image', "
+        "'image_layers_diff')");
+    return count.step() && count.integer(0) == 9;
+}
+
 bool is_lower_hex(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -97,8 +107,12 @@ struct store::database {
         }
         connection.execute("PRAGMA synchronous=FULL");
         connection.execute("PRAGMA foreign_keys=ON");
-        // Parsing the schema's statements costs more than the rest of opening the store.
-        if (!detail::has_schema_version(connection)) connection.execute(schema);
+        // Parsing the schema's statements costs more than the rest of opening the store, so a
+        // store that records a schema version skips them unless a table or index of the base
+        // schema is missing (dropped by hand): counting them is a single cheap query.
+        if (!detail::has_schema_version(connection) || !has_base_schema(connection)) {
+            connection.execute(schema);
+        }
     }
     detail::sqlite_connection connection;
 };
