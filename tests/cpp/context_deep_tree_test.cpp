@@ -33,7 +33,7 @@ void make_chain(const fs::path& root, int levels) {
 
 void remove_chain(const fs::path& root) {
     const unique_fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    layer::detail::remove_tree(dir.get(), "d", "d", 16);
+    layer::detail::remove_tree(dir.get(), "d", "d", 64);
 }
 
 // Lowers the soft RLIMIT_NOFILE for the scope of the object and restores it afterwards.

@@ -75,7 +75,7 @@ void make_deep_tree(const fs::path& root, int levels) {
 // Removes a tree below `root` that std::filesystem::remove_all might not reach.
 void remove_deep(const fs::path& root, const std::string& name) {
     unique_fd dir = open_dir(AT_FDCWD, root.c_str());
-    layer::detail::remove_tree(dir.get(), name, name, 16);
+    layer::detail::remove_tree(dir.get(), name, name, 64);
 }
 
 std::string deep_name(int levels, const std::string& last) {
