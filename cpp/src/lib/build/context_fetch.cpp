@@ -227,6 +227,13 @@ std::optional<std::int64_t> download_context(
 }
 
 bool is_smart_git_server(const std::string& remote) {
+    // The probe only decides between a shallow and a full fetch, which git does with its own
+    // HTTP library (Debian's git uses libcurl-gnutls). Without libcurl.so.4 the fetch is full.
+    try {
+        (void)lib();
+    } catch (const error&) {
+        return false;
+    }
     const std::string service = remote + "/info/refs?service=git-upload-pack";
     auto probe = [&](bool head) -> std::optional<std::string> {
         curl_handle curl = make_handle(service);

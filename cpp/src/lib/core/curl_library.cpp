@@ -13,6 +13,8 @@ namespace dockwright::detail {
 namespace {
 
 constexpr const char* library_name = "libcurl.so.4";
+/// 7.85.0 as libcurl's version_num (0xXXYYZZ).
+constexpr unsigned int minimum_version = 0x075500;
 
 [[noreturn]] void fail(const std::string& what) {
     throw error("cannot load " + std::string(library_name) + " for http(s) transfers: " + what +
@@ -47,6 +49,16 @@ curl_library load() {
     resolve(handle, "curl_easy_strerror", api.easy_strerror);
     resolve(handle, "curl_slist_append", api.slist_append);
     resolve(handle, "curl_slist_free_all", api.slist_free_all);
+    // CURLOPT_PROTOCOLS_STR, which limits transfers and redirects to http and https, came in
+    // libcurl 7.85.0. An older library ignores the option and applies its own defaults.
+    decltype(&::curl_version_info) version_info = nullptr;
+    resolve(handle, "curl_version_info", version_info);
+    const curl_version_info_data* version = version_info(CURLVERSION_NOW);
+    if (version == nullptr || version->version_num < minimum_version) {
+        const char* name = version != nullptr && version->version != nullptr ? version->version
+                                                                             : "of unknown version";
+        fail("libcurl " + std::string(name) + " is older than 7.85.0");
+    }
     decltype(&::curl_global_init) global_init = nullptr;
     resolve(handle, "curl_global_init", global_init);
     if (const CURLcode code = global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
