@@ -259,7 +259,7 @@ TEST_CASE("remove tree deletes a deep chain") {
     fs::create_directory(work / "tree");
     make_deep_tree(work / "tree", deep_levels);
     {
-        descriptor_limit limit(64);
+        descriptor_limit limit(96);
         remove_deep(work.path(), "tree");
     }
     CHECK_FALSE(fs::exists(work / "tree"));
