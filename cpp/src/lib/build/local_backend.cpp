@@ -32,6 +32,7 @@
 #include "../core/archive_reader.hpp"
 #include "../core/file_copy.hpp"
 #include "../core/unique_fd.hpp"
+#include "../store/files.hpp"
 #include "rootfs_view.hpp"
 
 namespace dockwright {
@@ -724,8 +725,8 @@ fs::path register_scratch(const store& images, const fs::path& dir) {
 
 /// Removes a build's scratch directory, then the symlink that names it.
 void remove_scratch(const fs::path& dir, const fs::path& link) {
+    detail::remove_all_deep(dir);
     std::error_code ignored;
-    fs::remove_all(dir, ignored);
     if (!link.empty()) fs::remove(link, ignored);
 }
 

@@ -10,6 +10,8 @@
 #include <random>
 #include <vector>
 
+#include "../core/unique_fd.hpp"
+#include "../layer/directory_path.hpp"
 #include "dockwright/store/store_error.hpp"
 
 namespace dockwright::detail {
@@ -46,7 +48,24 @@ void remove_tree(const std::filesystem::path& path) noexcept {
             }
         }
     }
+    remove_all_deep(path);
+}
+
+void remove_all_deep(const std::filesystem::path& path) noexcept {
+    std::error_code ignored;
     std::filesystem::remove_all(path, ignored);
+    if (!ignored || !std::filesystem::exists(std::filesystem::symlink_status(path, ignored))) {
+        return;
+    }
+    // remove_all keeps a descriptor per level and stops with EMFILE in a deep tree (a RUN
+    // can make one); what it left is removed with at most 64 descriptors open.
+    const unique_fd parent(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent) return;
+    try {
+        layer::detail::remove_tree(parent.get(), path.filename().string(), path.string(), 64);
+    } catch (...) {
+        // Errors are ignored, as remove_all's are; prune retries a build's scratch directory.
+    }
 }
 
 std::string unique_name(std::string_view prefix) {

@@ -13,8 +13,15 @@ namespace dockwright::detail {
 void fsync_directory(const std::filesystem::path& path);
 
 /// Removes `path` and everything below it, first granting the owner write and search
-/// permission on each directory (a layer may hold directories of mode 0555).
+/// permission on each directory (a layer may hold directories of mode 0555). A tree deeper
+/// than std::filesystem::remove_all can open (it keeps a descriptor per level) is removed
+/// with a bounded number of descriptors.
 void remove_tree(const std::filesystem::path& path) noexcept;
+
+/// Removes `path` and everything below it as std::filesystem::remove_all does, then, if
+/// anything is left (a tree deeper than the descriptor limit), with a bounded number of
+/// descriptors. Errors are ignored.
+void remove_all_deep(const std::filesystem::path& path) noexcept;
 
 /// Returns a name unique across processes and calls: `<prefix><pid>-<random hex>`.
 [[nodiscard]] std::string unique_name(std::string_view prefix);
