@@ -15,6 +15,7 @@
 
 namespace fs = std::filesystem;
 using namespace dockwright;
+using dockwright::test::descriptor_limit;
 using dockwright::test::temp_dir;
 
 namespace {
@@ -35,23 +36,6 @@ void remove_chain(const fs::path& root) {
     const unique_fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     layer::detail::remove_tree(dir.get(), "d", "d", 64);
 }
-
-// Lowers the soft RLIMIT_NOFILE for the scope of the object and restores it afterwards.
-class descriptor_limit {
-  public:
-    explicit descriptor_limit(rlim_t soft) {
-        if (::getrlimit(RLIMIT_NOFILE, &saved_) != 0) throw std::runtime_error("getrlimit");
-        rlimit lowered = saved_;
-        lowered.rlim_cur = soft;
-        if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::runtime_error("setrlimit");
-    }
-    descriptor_limit(const descriptor_limit&) = delete;
-    descriptor_limit& operator=(const descriptor_limit&) = delete;
-    ~descriptor_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
-
-  private:
-    rlimit saved_{};
-};
 
 }  // namespace
 

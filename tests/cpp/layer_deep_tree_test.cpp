@@ -21,6 +21,7 @@
 namespace fs = std::filesystem;
 using namespace dockwright;
 using namespace dockwright::layer;
+using dockwright::test::descriptor_limit;
 using dockwright::test::parse_tar;
 using dockwright::test::raw_entry;
 using dockwright::test::temp_dir;
@@ -29,23 +30,6 @@ namespace {
 
 constexpr int deep_levels = 3000;
 constexpr long bottom_mtime = 1'600'000'000;
-
-// Lowers the soft RLIMIT_NOFILE for the scope of the object and restores it afterwards.
-class descriptor_limit {
-  public:
-    explicit descriptor_limit(rlim_t soft) {
-        if (::getrlimit(RLIMIT_NOFILE, &saved_) != 0) throw std::runtime_error("getrlimit");
-        rlimit lowered = saved_;
-        lowered.rlim_cur = soft;
-        if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::runtime_error("setrlimit");
-    }
-    descriptor_limit(const descriptor_limit&) = delete;
-    descriptor_limit& operator=(const descriptor_limit&) = delete;
-    ~descriptor_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
-
-  private:
-    rlimit saved_{};
-};
 
 unique_fd open_dir(int parent, const char* name) {
     unique_fd fd(::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -1,5 +1,5 @@
-// A file whose size says more bytes than a read returns: the layer writer must fail instead of
-// filling the rest of the entry from its reused, uninitialised 1 MiB chunks.
+// A file whose stat size is larger than what a read returns: the layer writer must fail instead
+// of filling the rest of the entry from its reused, uninitialised 1 MiB chunks.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -16,6 +17,23 @@
 #include <vector>
 
 namespace dockwright::test {
+
+/// Lowers the soft RLIMIT_NOFILE for the scope of the object and restores it afterwards.
+class descriptor_limit {
+  public:
+    explicit descriptor_limit(rlim_t soft) {
+        if (::getrlimit(RLIMIT_NOFILE, &saved_) != 0) throw std::runtime_error("getrlimit");
+        rlimit lowered = saved_;
+        lowered.rlim_cur = soft;
+        if (::setrlimit(RLIMIT_NOFILE, &lowered) != 0) throw std::runtime_error("setrlimit");
+    }
+    descriptor_limit(const descriptor_limit&) = delete;
+    descriptor_limit& operator=(const descriptor_limit&) = delete;
+    ~descriptor_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+
+  private:
+    rlimit saved_{};
+};
 
 /// A fresh directory under /tmp, removed with its contents on destruction.
 class temp_dir {

@@ -17,7 +17,8 @@ namespace {
 
 const std::string hex64(64, 'a');
 
-/// A name of exactly `length` characters (at least 14): a domain and one long path component.
+/// Returns a name of exactly `length` characters (at least 14): a domain and one long path
+/// component.
 std::string name_of_length(std::size_t length) {
     const std::string domain = "host.example/";
     return domain + std::string(length - domain.size(), 'a');

@@ -36,18 +36,21 @@ int curl_global_init(long flags) { (void)flags; return 0; }
 """
 
 # Every entry point, with curl_version_info reporting 7.74.0, older than CURLOPT_PROTOCOLS_STR.
-OLD_LIBCURL = FAKE_LIBCURL + r"""
+OLD_LIBCURL = (
+    FAKE_LIBCURL
+    + r"""
 void curl_easy_reset(void *handle) { (void)handle; }
 struct version_info { int age; const char *version; unsigned int version_num; };
 static struct version_info old = {10, "7.74.0", 0x074a00};
 struct version_info *curl_version_info(int stamp) { (void)stamp; return &old; }
 """
+)
 
 ADVICE = "; install Debian's libcurl4 package (or another libcurl 7.85 or later)"
 
 
 def context_tar() -> bytes:
-    """A build context holding a Dockerfile that copies one file into scratch."""
+    """A build context containing a Dockerfile that copies one file into scratch."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         for name, data in {
@@ -69,8 +72,15 @@ def compile_library(folder: Path, source_text: str) -> Path:
     source = folder / "fake.c"
     source.write_text(source_text)
     subprocess.run(
-        [compiler, "-shared", "-fPIC", "-Wl,-soname,libcurl.so.4", "-o",
-         str(folder / "libcurl.so.4"), str(source)],
+        [
+            compiler,
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libcurl.so.4",
+            "-o",
+            str(folder / "libcurl.so.4"),
+            str(source),
+        ],
         check=True,
     )
     return folder
@@ -78,13 +88,13 @@ def compile_library(folder: Path, source_text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def fake_libcurl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding a libcurl.so.4 that lacks curl_easy_reset."""
+    """A folder containing a libcurl.so.4 that lacks curl_easy_reset."""
     return compile_library(tmp_path_factory.mktemp("fake-libcurl"), FAKE_LIBCURL)
 
 
 @pytest.fixture(scope="module")
 def old_libcurl(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding a libcurl.so.4 that reports version 7.74.0."""
+    """A folder containing a libcurl.so.4 that reports version 7.74.0."""
     return compile_library(tmp_path_factory.mktemp("old-libcurl"), OLD_LIBCURL)
 
 
@@ -113,18 +123,30 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
-def run(args: list[str], root: Path, env: dict[str, str],
-        cwd: Path | None = None, prefix: list[str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str],
+    root: Path,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    prefix: list[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run dockwright with the store in `root` and extra environment `env`."""
     full_env = dict(os.environ, DOCKWRIGHT_ROOT=str(root), **env)
-    return subprocess.run([*(prefix or []), cli(), *args], env=full_env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*(prefix or []), cli(), *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def missing_symbol_message(folder: Path) -> str:
-    return ("cannot load libcurl.so.4 for http(s) transfers: "
-            f"{folder}/libcurl.so.4: undefined symbol: curl_easy_reset" + ADVICE)
+    return (
+        "cannot load libcurl.so.4 for http(s) transfers: "
+        f"{folder}/libcurl.so.4: undefined symbol: curl_easy_reset" + ADVICE
+    )
 
 
 def test_version_runs_without_libcurl(fake_libcurl: Path, tmp_path: Path) -> None:
@@ -138,16 +160,23 @@ def test_local_build_runs_without_libcurl(fake_libcurl: Path, tmp_path: Path) ->
     context.mkdir()
     (context / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /hello.txt\nENV A=1\n")
     (context / "hello.txt").write_text("hello\n")
-    result = run(["build", "-q", "-t", "local:1", str(context)], tmp_path / "store",
-                 {"LD_LIBRARY_PATH": str(fake_libcurl)})
+    result = run(
+        ["build", "-q", "-t", "local:1", str(context)],
+        tmp_path / "store",
+        {"LD_LIBRARY_PATH": str(fake_libcurl)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("sha256:")
 
 
-def test_http_context_fails_without_libcurl(fake_libcurl: Path, server: str,
-                                            tmp_path: Path) -> None:
-    result = run(["build", "-q", f"{server}/context.tar"], tmp_path / "store",
-                 {"LD_LIBRARY_PATH": str(fake_libcurl)})
+def test_http_context_fails_without_libcurl(
+    fake_libcurl: Path, server: str, tmp_path: Path
+) -> None:
+    result = run(
+        ["build", "-q", f"{server}/context.tar"],
+        tmp_path / "store",
+        {"LD_LIBRARY_PATH": str(fake_libcurl)},
+    )
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == f"dockwright: {missing_symbol_message(fake_libcurl)}\n"
@@ -159,14 +188,16 @@ def test_add_url_fails_without_libcurl(fake_libcurl: Path, server: str, tmp_path
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(f"FROM scratch\nADD {server}/file.txt /file.txt\n")
-    result = run(["build", "-q", str(context)], tmp_path / "store",
-                 {"LD_LIBRARY_PATH": str(fake_libcurl)})
+    result = run(
+        ["build", "-q", str(context)], tmp_path / "store", {"LD_LIBRARY_PATH": str(fake_libcurl)}
+    )
     assert result.returncode == 1
     assert missing_symbol_message(fake_libcurl) in result.stderr
 
 
-def test_pull_and_push_fail_without_libcurl(fake_libcurl: Path, server: str,
-                                            tmp_path: Path) -> None:
+def test_pull_and_push_fail_without_libcurl(
+    fake_libcurl: Path, server: str, tmp_path: Path
+) -> None:
     host = server.removeprefix("http://")
     env = {"LD_LIBRARY_PATH": str(fake_libcurl)}
     pulled = run(["pull", f"{host}/app:1"], tmp_path / "store", env)
@@ -194,14 +225,18 @@ def test_git_http_context_builds_without_libcurl(fake_libcurl: Path, tmp_path: P
     work.mkdir()
     (work / "Dockerfile").write_text("FROM scratch\nCOPY hello.txt /hello.txt\n")
     (work / "hello.txt").write_text("hello\n")
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
     for args in (["init", "-q", "-b", "master"], ["add", "."], ["commit", "-q", "-m", "one"]):
         subprocess.run([git, *args], cwd=work, env=env, check=True)
     served = tmp_path / "served"
     served.mkdir()
-    subprocess.run([git, "clone", "-q", "--bare", str(work), str(served / "repo.git")],
-                   check=True)
+    subprocess.run([git, "clone", "-q", "--bare", str(work), str(served / "repo.git")], check=True)
     subprocess.run([git, "update-server-info"], cwd=served / "repo.git", check=True)
 
     class Handler(http.server.SimpleHTTPRequestHandler):
@@ -209,13 +244,15 @@ def test_git_http_context_builds_without_libcurl(fake_libcurl: Path, tmp_path: P
             pass
 
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(served))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/repo.git"
-        result = run(["build", "-q", url], tmp_path / "store",
-                     {"LD_LIBRARY_PATH": str(fake_libcurl)})
+        result = run(
+            ["build", "-q", url], tmp_path / "store", {"LD_LIBRARY_PATH": str(fake_libcurl)}
+        )
     finally:
         httpd.shutdown()
         thread.join()
@@ -227,12 +264,16 @@ def test_git_http_context_builds_without_libcurl(fake_libcurl: Path, tmp_path: P
 def test_old_libcurl_is_rejected(old_libcurl: Path, server: str, tmp_path: Path) -> None:
     # Before 7.85 libcurl ignores CURLOPT_PROTOCOLS_STR, so transfers and redirects would not
     # be limited to http and https.
-    result = run(["build", "-q", f"{server}/context.tar"], tmp_path / "store",
-                 {"LD_LIBRARY_PATH": str(old_libcurl)})
+    result = run(
+        ["build", "-q", f"{server}/context.tar"],
+        tmp_path / "store",
+        {"LD_LIBRARY_PATH": str(old_libcurl)},
+    )
     assert result.returncode == 1
     assert result.stderr == (
         "dockwright: cannot load libcurl.so.4 for http(s) transfers: libcurl 7.74.0 is older "
-        "than 7.85.0" + ADVICE + "\n")
+        "than 7.85.0" + ADVICE + "\n"
+    )
 
 
 def real_libcurl() -> Path | None:
@@ -251,8 +292,16 @@ def test_hidden_libcurl_fails_clearly(server: str, tmp_path: Path) -> None:
         pytest.skip("hiding libcurl needs root and unshare(1) for a private mount namespace")
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
-    hide = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-            f'mount --bind "{empty}" "{library}" && exec "$@"', "sh"]
+    hide = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        f'mount --bind "{empty}" "{library}" && exec "$@"',
+        "sh",
+    ]
     result = run(["build", "-q", f"{server}/context.tar"], tmp_path / "store", {}, prefix=hide)
     assert result.returncode == 1
     assert result.stderr.startswith("dockwright: cannot load libcurl.so.4 for http(s) transfers: ")

@@ -39,6 +39,7 @@ curl_library load() {
         const char* message = ::dlerror();
         fail(message != nullptr ? message : "dlopen failed");
     }
+
     curl_library api{};
     resolve(handle, "curl_easy_init", api.easy_init);
     resolve(handle, "curl_easy_cleanup", api.easy_cleanup);
@@ -49,6 +50,7 @@ curl_library load() {
     resolve(handle, "curl_easy_strerror", api.easy_strerror);
     resolve(handle, "curl_slist_append", api.slist_append);
     resolve(handle, "curl_slist_free_all", api.slist_free_all);
+
     // CURLOPT_PROTOCOLS_STR, which limits transfers and redirects to http and https, came in
     // libcurl 7.85.0. An older library ignores the option and applies its own defaults.
     decltype(&::curl_version_info) version_info = nullptr;
@@ -59,6 +61,7 @@ curl_library load() {
                                                                              : "of unknown version";
         fail("libcurl " + std::string(name) + " is older than 7.85.0");
     }
+
     decltype(&::curl_global_init) global_init = nullptr;
     resolve(handle, "curl_global_init", global_init);
     if (const CURLcode code = global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {

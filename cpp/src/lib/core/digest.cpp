@@ -1,18 +1,18 @@
 // Digest parsing and the OpenSSL-backed streaming hasher.
 //
-// The hasher calls OpenSSL's SHA-2 functions directly instead of the EVP interface: the first
-// EVP digest of a process loads OpenSSL's configuration and default provider, about 1 ms of
-// a 20 ms config-only build on the bench VM, and every EVP context fetches its algorithm
-// again. The direct functions run the same assembly (SHA-NI where the CPU has it). OpenSSL 3
-// marks them deprecated, hence the define; NOTE: should a later OpenSSL drop them, this file
-// goes back to EVP.
+// The hasher calls OpenSSL's SHA-2 functions directly instead of the EVP interface. The first
+// EVP digest of a process loads OpenSSL's configuration and default provider (about 1 ms of a
+// 20 ms config-only build on the bench VM), and every EVP context fetches its algorithm again.
+// The direct functions run the same assembly (SHA-NI where the CPU has it). OpenSSL 3 marks
+// them deprecated, hence the define.
+// NOTE: should a later OpenSSL drop them, this file goes back to EVP.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
 #include <array>
-#include <variant>
 #include <dockwright/core/digest.hpp>
 #include <dockwright/core/error.hpp>
+#include <variant>
 
 namespace dockwright {
 

@@ -213,7 +213,7 @@ class extractor {
     //
     // `stack` is the state of the lookup: on entry it contains the first `skip` components,
     // already resolved without a symlink, and on success it ends at the directory found.
-    // `followed_symlink` tells whether the lookup followed one.
+    // `followed_symlink` is set when the lookup followed one.
     resolved_directory resolve_directory(const std::vector<std::string>& parts, std::size_t count,
                                          bool create, resolve_failure& failure,
                                          detail::directory_path& stack, std::size_t skip,

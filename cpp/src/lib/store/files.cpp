@@ -57,8 +57,8 @@ void remove_all_deep(const std::filesystem::path& path) noexcept {
     if (!ignored || !std::filesystem::exists(std::filesystem::symlink_status(path, ignored))) {
         return;
     }
-    // remove_all keeps a descriptor per level and stops with EMFILE in a deep tree (a RUN
-    // can make one); what it left is removed with at most 64 descriptors open.
+    // remove_all keeps a descriptor per level, so it stops with EMFILE in a tree that a RUN
+    // made deep enough. What it left is removed with at most 64 descriptors open.
     const unique_fd parent(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!parent) return;
     try {

@@ -19,10 +19,6 @@ std::int64_t schema_version(const sqlite_connection& db) {
 
 }  // namespace
 
-bool has_schema_version(const sqlite_connection& db) {
-    return schema_version(db) > 0;
-}
-
 void upgrade_schema(const sqlite_connection& db) {
     if (schema_version(db) >= current_schema_version) return;
     sqlite_transaction transaction(db);

@@ -16,10 +16,6 @@ namespace dockwright::detail {
 /// the current version is left alone.
 void upgrade_schema(const sqlite_connection& db);
 
-/// Whether the database records a schema version: one that does has every table of the base
-/// schema, because the version is set only after those were created.
-[[nodiscard]] bool has_schema_version(const sqlite_connection& db);
-
 /// Returns the repository digests (`docker.io/library/busybox@sha256:...`) of an image,
 /// sorted byte-wise by that full text, as Docker's reference store sorts References().
 [[nodiscard]] std::vector<std::string> repo_digests_of(const sqlite_connection& db,

@@ -58,8 +58,8 @@ class sqlite_connection {
         return statement;
     }
 
-    /// Resets a statement from take() and keeps it for the next use of the same SQL (one
-    /// copy per SQL text; a second one, from overlapping uses, is finalised).
+    /// Resets a statement from take() and keeps it for the next use of the same SQL. One copy
+    /// is kept per SQL text, so a second one from overlapping uses is finalised.
     void give_back(sqlite3_stmt* statement) const noexcept {
         sqlite3_reset(statement);
         sqlite3_clear_bindings(statement);

@@ -67,7 +67,7 @@ CREATE INDEX IF NOT EXISTS refs_image ON refs(image_id);
 CREATE INDEX IF NOT EXISTS image_layers_diff ON image_layers(diff_id);
 )sql";
 
-/// Whether the database has every table and index that `schema` creates.
+/// Returns whether the database has every table and index that `schema` creates.
 bool has_base_schema(const detail::sqlite_connection& db) {
     detail::sqlite_statement count(
         db,
@@ -107,12 +107,9 @@ struct store::database {
         }
         connection.execute("PRAGMA synchronous=FULL");
         connection.execute("PRAGMA foreign_keys=ON");
-        // Parsing the schema's statements costs more than the rest of opening the store, so a
-        // store that records a schema version skips them unless a table or index of the base
-        // schema is missing (dropped by hand): counting them is a single cheap query.
-        if (!detail::has_schema_version(connection) || !has_base_schema(connection)) {
-            connection.execute(schema);
-        }
+        // Parsing the schema's statements costs more than the rest of opening the store, so
+        // the script runs only when a table or index is missing. Counting them is one query.
+        if (!has_base_schema(connection)) connection.execute(schema);
     }
     detail::sqlite_connection connection;
 };
