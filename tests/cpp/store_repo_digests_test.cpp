@@ -7,9 +7,12 @@
 #include <dockwright/store/store.hpp>
 
 #include "layer_support.hpp"
+#include "store_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace dockwright;
+using dockwright::test::commit_image_with;
+using dockwright::test::run_sql;
 
 namespace {
 
@@ -17,51 +20,6 @@ const std::string first_digest =
     "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const std::string second_digest =
     "sha256:2222222222222222222222222222222222222222222222222222222222222222";
-
-/// Records a one-layer image whose only file contains `content`, with the given tags and
-/// image_commit::repo_digests.
-digest commit_image_with(store& target, const std::string& content,
-                         const std::vector<std::string>& tags,
-                         const std::vector<std::string>& repo_digests = {}) {
-    layer::string_sink sink;
-    layer::tar_writer tar(sink);
-    layer::tar_entry entry;
-    entry.name = "file.txt";
-    entry.mode = 0100644;
-    entry.size = static_cast<std::int64_t>(content.size());
-    tar.write_header(entry);
-    tar.write_data(std::as_bytes(std::span(content)));
-    tar.close();
-    const std::string layer = sink.data();
-    const digest diff_id = target.write_blob(layer);
-    image config;
-    config.created = timestamp::from_unix(1700000000);
-    config.architecture = "amd64";
-    config.os = "linux";
-    config.config.emplace();
-    config.rootfs.emplace();
-    config.rootfs->diff_ids = {diff_id};
-    image_commit request{to_json(config), {{diff_id, layer.size(), std::nullopt, 0}}, {}, {}};
-    for (const auto& name : tags)
-        request.references.push_back(reference::parse_tagged(name));
-    for (const auto& name : repo_digests)
-        request.repo_digests.push_back(reference::parse(name));
-    return target.commit_image(request).id;
-}
-
-/// Runs one SQL statement on the store's database outside the store, as an older dockwright
-/// or a damaged file would leave it.
-void run_sql(const fs::path& root, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((root / "metadata.db").c_str(), &db) == SQLITE_OK);
-    char* message = nullptr;
-    const int status = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-    const std::string reason = message ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    INFO(reason);
-    REQUIRE(status == SQLITE_OK);
-}
 
 }  // namespace
 

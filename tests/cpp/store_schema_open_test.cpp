@@ -8,50 +8,15 @@
 #include <dockwright/store/store.hpp>
 
 #include "layer_support.hpp"
+#include "store_support.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
 using namespace dockwright;
+using dockwright::test::commit_image_with;
+using dockwright::test::run_sql;
 
 namespace {
-
-/// Records a one-layer image whose only file contains `content`, tagged `tag`.
-digest commit_tagged_image(store& target, const std::string& content, const std::string& tag) {
-    layer::string_sink sink;
-    layer::tar_writer tar(sink);
-    layer::tar_entry entry;
-    entry.name = "file.txt";
-    entry.mode = 0100644;
-    entry.size = static_cast<std::int64_t>(content.size());
-    tar.write_header(entry);
-    tar.write_data(std::as_bytes(std::span(content)));
-    tar.close();
-    const std::string layer = sink.data();
-    const digest diff_id = target.write_blob(layer);
-    image config;
-    config.created = timestamp::from_unix(1700000000);
-    config.architecture = "amd64";
-    config.os = "linux";
-    config.config.emplace();
-    config.rootfs.emplace();
-    config.rootfs->diff_ids = {diff_id};
-    image_commit request{to_json(config), {{diff_id, layer.size(), std::nullopt, 0}}, {}, {}};
-    request.references.push_back(reference::parse_tagged(tag));
-    return target.commit_image(request).id;
-}
-
-/// Runs SQL on the store's database outside the store, as a user or another program would.
-void run_sql(const fs::path& root, const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open((root / "metadata.db").c_str(), &db) == SQLITE_OK);
-    char* message = nullptr;
-    const int status = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-    const std::string reason = message ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    INFO(reason);
-    REQUIRE(status == SQLITE_OK);
-}
 
 std::int64_t user_version(const fs::path& root) {
     sqlite3* db = nullptr;
@@ -72,7 +37,7 @@ TEST_CASE("store recreates a dropped table", "[store][schema]") {
     digest id = digest::sha256_of("");
     {
         store target(root.path());
-        id = commit_tagged_image(target, "one", "app:1");
+        id = commit_image_with(target, "one", {"app:1"});
     }
     REQUIRE(user_version(root.path()) == 1);
     // Before the schema script was skipped for versioned stores, opening the store made the
@@ -92,14 +57,14 @@ TEST_CASE("store of a newer schema version opens", "[store][schema]") {
     digest id = digest::sha256_of("");
     {
         store target(root.path());
-        id = commit_tagged_image(target, "one", "app:1");
+        id = commit_image_with(target, "one", {"app:1"});
     }
     run_sql(root.path(), "PRAGMA user_version = 7;");
     {
         store newer(root.path());
         CHECK(newer.resolve("app:1").id == id);
         CHECK(newer.verify().empty());
-        const digest second = commit_tagged_image(newer, "two", "app:2");
+        const digest second = commit_image_with(newer, "two", {"app:2"});
         CHECK(newer.resolve("app:2").id == second);
     }
     // Opening never lowers the version a newer program recorded.
@@ -111,13 +76,13 @@ TEST_CASE("store of schema version 0 upgrades", "[store][schema]") {
     digest id = digest::sha256_of("");
     {
         store target(root.path());
-        id = commit_tagged_image(target, "one", "app:1");
+        id = commit_image_with(target, "one", {"app:1"});
     }
     run_sql(root.path(), "DROP TABLE repo_digests; PRAGMA user_version = 0;");
     {
         store upgraded(root.path());
         CHECK(upgraded.resolve("app:1").id == id);
-        const digest second = commit_tagged_image(upgraded, "two", "app:2");
+        const digest second = commit_image_with(upgraded, "two", {"app:2"});
         CHECK(upgraded.get(second).repo_digests.empty());
         CHECK(upgraded.verify().empty());
     }
